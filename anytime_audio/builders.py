@@ -1,0 +1,140 @@
+"""Builders: turn configuration dictionaries into models and datasets.
+
+Every command goes through these functions, so a model rebuilt from the
+``config.yaml`` saved in an experiment folder is the model that was trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from anytime_audio.core.ordered import OrderedAutoencoder
+from anytime_audio.core.quantizer import VectorQuantizer
+
+AUDIO_FAMILIES = ("mel", "wave")
+
+
+def _get(cfg, key, default=None):
+    return cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
+
+
+def num_samples(data_cfg) -> int:
+    return int(round(float(data_cfg["clip_seconds"]) * int(data_cfg["sample_rate"])))
+
+
+def check_compatible(model_cfg, data_cfg) -> None:
+    family, modality = model_cfg["family"], data_cfg["modality"]
+    if (modality == "audio") != (family in AUDIO_FAMILIES):
+        raise ValueError(
+            f"model family {family!r} does not fit {modality} data {data_cfg['name']!r}: "
+            f"use model=mel or model=wave for audio, model=image for images"
+        )
+
+
+def build_autoencoder(model_cfg, data_cfg) -> OrderedAutoencoder:
+    """The ordered autoencoder described by ``model_cfg`` for ``data_cfg``."""
+    from anytime_audio.audio import features, nets  # noqa: local import keeps image-only use light
+    from anytime_audio.image import nets as image_nets
+
+    check_compatible(model_cfg, data_cfg)
+    family = model_cfg["family"]
+    L = int(model_cfg["code_channels"])
+    frontend = None
+    if family == "mel":
+        frontend = features.LogMel(
+            int(data_cfg["sample_rate"]), int(model_cfg["n_fft"]), int(model_cfg["hop_length"]), int(model_cfg["n_mels"])
+        )
+        frames = frontend.num_frames(num_samples(data_cfg))
+        input_shape = (int(model_cfg["n_mels"]), frames)
+        encoder = nets.MelEncoder(int(model_cfg["n_mels"]), int(model_cfg["hidden"]), L, int(model_cfg["depth"]))
+        decoder = nets.MelDecoder(int(model_cfg["n_mels"]), int(model_cfg["hidden"]), L, int(model_cfg["depth"]))
+        loss = nets.MelReconstructionLoss(model_cfg.get("loss", "l1"))
+    elif family == "wave":
+        strides = tuple(int(s) for s in model_cfg["strides"])
+        kw = dict(hidden=int(model_cfg["hidden"]), code_channels=L, strides=strides,
+                  max_channels=int(model_cfg["max_channels"]), input_scale=float(model_cfg["input_scale"]))
+        input_shape = (num_samples(data_cfg),)
+        encoder = nets.WaveEncoder(**kw)
+        decoder = nets.WaveDecoder(num_samples(data_cfg), **kw)
+        loss = nets.WaveReconstructionLoss(float(model_cfg["l1_weight"]), float(model_cfg["stft_weight"]))
+    elif family == "image":
+        size, channels = int(data_cfg["image_size"]), int(data_cfg["channels"])
+        input_shape = (channels, size, size)
+        encoder = image_nets.ImageEncoder(channels, int(model_cfg["hidden"]), L, int(model_cfg["downsample"]), int(model_cfg["depth"]))
+        decoder = image_nets.ImageDecoder(channels, int(model_cfg["hidden"]), L, int(model_cfg["downsample"]), int(model_cfg["depth"]))
+        loss = image_nets.ImageReconstructionLoss()
+    else:
+        raise ValueError(f"unknown model family {family!r}; choose mel, wave or image")
+    with torch.no_grad():
+        latent = encoder(torch.zeros(1, *input_shape))
+    mode = model_cfg.get("quantizer_mode", "channel")
+    code_dim = int(latent[0, 0].numel()) if mode == "channel" else int(latent.shape[1])
+    quantizer = VectorQuantizer(
+        int(model_cfg["num_codes"]), code_dim, mode, float(model_cfg["ema_decay"]),
+        float(model_cfg["commitment"]), float(model_cfg["revive_threshold"]),
+    )
+    return OrderedAutoencoder(
+        encoder, quantizer, decoder, loss, input_shape, frontend=frontend,
+        truncation=model_cfg["truncation"], geometric_p=float(model_cfg.get("geometric_p", 0.05)),
+        pretrain_steps=int(model_cfg.get("pretrain_steps", 0)), commitment=float(model_cfg["commitment"]),
+    )
+
+
+def build_dataset(data_cfg, split: str, train: bool = False, progress: bool = True):
+    """The dataset of one manifest split (``train``/``valid``/``test``)."""
+    manifest = Path(data_cfg["manifest_dir"]) / f"{split}.jsonl"
+    max_items = data_cfg.get("max_items")
+    if data_cfg["modality"] == "audio":
+        from anytime_audio.audio.datasets import ClipDataset
+
+        return ClipDataset(manifest, int(data_cfg["sample_rate"]), float(data_cfg["clip_seconds"]),
+                           random_crop=train, max_items=max_items, progress=progress)
+    if data_cfg["modality"] == "image":
+        from anytime_audio.image.datasets import ImageDataset
+
+        return ImageDataset(manifest, int(data_cfg["channels"]), int(data_cfg["image_size"]), max_items=max_items)
+    raise ValueError(f"unknown modality {data_cfg['modality']!r}")
+
+
+class Renderer(nn.Module):
+    """Codes -> what a person sees or hears: waveforms ``[n, T]`` or images ``[n, C, H, W]``.
+
+    For the mel family this adds Griffin-Lim after the decoder.
+    """
+
+    def __init__(self, autoencoder: OrderedAutoencoder, model_cfg, data_cfg) -> None:
+        super().__init__()
+        self.autoencoder = autoencoder
+        self.family = model_cfg["family"]
+        self.vocoder = None
+        if self.family == "mel":
+            from anytime_audio.audio.features import MelToWave
+
+            self.vocoder = MelToWave(autoencoder.frontend, int(model_cfg.get("griffin_lim_iters", 32)), num_samples(data_cfg))
+
+    @torch.no_grad()
+    def forward(self, codes: torch.Tensor, k) -> torch.Tensor:
+        out = self.autoencoder.decode(codes, k)
+        if self.vocoder is not None:
+            out = self.vocoder(out.cpu()) if out.device.type == "mps" else self.vocoder(out)
+        return out
+
+
+def build_prior(prior_cfg, num_codes: int, length: int, num_classes: int):
+    """A prior (``transformer`` or ``ardm``) sized for the autoencoder's codes."""
+    classes = num_classes if prior_cfg.get("conditional", True) else 0
+    common = dict(num_codes=num_codes, length=length, num_classes=classes, d_model=int(prior_cfg["d_model"]),
+                  n_layers=int(prior_cfg["n_layers"]), n_heads=int(prior_cfg["n_heads"]), dropout=float(prior_cfg["dropout"]))
+    name = prior_cfg["name"]
+    if name == "transformer":
+        from anytime_audio.core.prior import CodePrior
+
+        return CodePrior(**common)
+    if name == "ardm":
+        from anytime_audio.core.ardm import ARDMPrior
+
+        return ARDMPrior(**common, truncation=prior_cfg.get("truncation", "uniform"))
+    raise ValueError(f"unknown prior {name!r}; choose transformer or ardm")

@@ -1,0 +1,108 @@
+"""metrics.json shape, report.md tables and budget_curve.png."""
+
+import copy
+import json
+import math
+
+import pytest
+
+from anytime_audio.eval.report import fraction_key, load_metrics, validate_metrics, write_report
+
+FRACS = [0.125, 0.25, 0.5, 1.0]
+
+
+def _metrics():
+    recon = {
+        model: {
+            fraction_key(f): {"mse": 0.1 / (f * 8) * k, "si_sdr": 10 * f / k, "pesq": 1 + 3 * f, "stoi": 0.5 + 0.4 * f}
+            for f in FRACS
+        }
+        for model, k in (("ordered", 1.0), ("unordered", 2.0))
+    }
+    gen = {p: {fraction_key(f): {"frechet_distance": 50 * (1 - f) + 1, "accuracy": f, "inception_score": 1 + 8 * f}
+               for f in FRACS} for p in ("transformer", "ardm")}
+    cost = {p: {fraction_key(f): {"seconds_per_sample": 0.01 * f * 64, "network_calls": int(64 * f)} for f in FRACS}
+            for p in ("transformer", "ardm")}
+    return {"reconstruction": recon, "generation": gen, "cost": cost, "ardm_steps": [8, 16, 32]}
+
+
+def test_fraction_key():
+    assert [fraction_key(f) for f in FRACS] == ["0.125", "0.25", "0.5", "1.0"]
+    assert fraction_key(1) == "1.0"
+    assert fraction_key("0.50") == "0.5"
+    assert fraction_key(0.1 + 0.2) == "0.3"
+    assert fraction_key(1 / 3) == "0.333333"
+    for bad in (0, -0.5, 1.5, "abc", float("nan")):
+        with pytest.raises(ValueError):
+            fraction_key(bad)
+
+
+def test_write_report_round_trip(tmp_path):
+    m = _metrics()
+    paths = write_report(tmp_path / "exp1", m, extra_sections={"Notes": "trained 3 epochs"}, date="2024-01-01")
+    files = sorted(p.name for p in (tmp_path / "exp1").iterdir())
+    assert files == ["budget_curve.png", "metrics.json", "report.md"]  # no tmp files left behind
+    loaded = json.loads(paths["metrics"].read_text())
+    assert loaded == m
+    assert load_metrics(tmp_path / "exp1") == m
+    assert set(loaded["reconstruction"]["ordered"]) == {"0.125", "0.25", "0.5", "1.0"}
+
+    md = paths["report"].read_text()
+    assert md.startswith("# Experiment exp1")
+    assert "2024-01-01" in md and "## Notes" in md and "trained 3 epochs" in md
+    assert "### ordered" in md and "### ardm" in md
+    assert "| fraction | mse | si_sdr | pesq | stoi |" in md
+    assert "| fraction | seconds_per_sample | network_calls |" in md
+    assert "ardm_steps" in md
+    # rows sorted by fraction
+    rows = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| 0.") or line.startswith("| 1.")]
+    assert rows[:4] == ["0.125", "0.25", "0.5", "1.0"]
+
+    png = paths["plot"].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_nan_becomes_null_and_missing_sections_filled(tmp_path):
+    m = {"reconstruction": {"ordered": {"1.0": {"pesq": float("nan"), "mse": 0.5}}}}
+    write_report(tmp_path, m)
+    loaded = json.loads((tmp_path / "metrics.json").read_text())
+    assert loaded["reconstruction"]["ordered"]["1.0"]["pesq"] is None
+    assert loaded["generation"] == {} and loaded["cost"] == {}
+    assert "n/a" in (tmp_path / "report.md").read_text()
+    assert math.isnan(m["reconstruction"]["ordered"]["1.0"]["pesq"])  # input not mutated
+
+
+def test_empty_report(tmp_path):
+    write_report(tmp_path, {})
+    assert (tmp_path / "budget_curve.png").stat().st_size > 0
+    assert "_No results._" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda m: m.pop("generation"), "generation"),
+        (lambda m: m.__setitem__("cost", [1, 2]), "cost"),
+        (lambda m: m["reconstruction"]["ordered"].__setitem__("0.50", {"mse": 1.0}), "canonical"),
+        (lambda m: m["reconstruction"]["ordered"].__setitem__("2.0", {"mse": 1.0}), r"\(0, 1\]"),
+        (lambda m: m["reconstruction"]["ordered"]["1.0"].__setitem__("SI-SDR", 1.0), "snake_case"),
+        (lambda m: m["reconstruction"]["ordered"]["1.0"].__setitem__("mse", "low"), "number"),
+        (lambda m: m["generation"]["ardm"].__setitem__("0.5", 3.0), "dict"),
+        (lambda m: m["cost"].__setitem__("", {}), "non-empty"),
+    ],
+)
+def test_validate_rejects_bad_shapes(mutate, match, tmp_path):
+    m = copy.deepcopy(_metrics())
+    validate_metrics(m)
+    mutate(m)
+    with pytest.raises(ValueError, match=match):
+        validate_metrics(m)
+    if match != "generation":  # write_report fills a missing section, everything else must fail
+        with pytest.raises(ValueError):
+            write_report(tmp_path, m)
+        assert not (tmp_path / "metrics.json").exists()
+
+
+def test_validate_rejects_non_dict():
+    with pytest.raises(ValueError):
+        validate_metrics([1, 2])
