@@ -59,7 +59,7 @@ def build_autoencoder(model_cfg, data_cfg) -> OrderedAutoencoder:
         input_shape = (num_samples(data_cfg),)
         encoder = nets.WaveEncoder(**kw)
         decoder = nets.WaveDecoder(num_samples(data_cfg), **kw)
-        loss = nets.WaveReconstructionLoss(float(model_cfg["l1_weight"]), float(model_cfg["stft_weight"]))
+        loss = nets.WaveReconstructionLoss(float(model_cfg["l1_weight"]), float(model_cfg["stft_weight"]), int(data_cfg["sample_rate"]))
     elif family == "image":
         size, channels = int(data_cfg["image_size"]), int(data_cfg["channels"])
         input_shape = (channels, size, size)

@@ -44,8 +44,15 @@ def _exp(cfg) -> Path:
     return Path(str(cfg.exp_dir))
 
 
+SHARED_TRAIN_KEYS = ("amp", "log_backend", "resume", "progress")
+
+
 def _train_config(section, cfg) -> TrainConfig:
+    """TrainConfig from a config section; run-wide keys default to ``cfg.train``'s."""
     d = OmegaConf.to_container(section, resolve=True)
+    for key in SHARED_TRAIN_KEYS:
+        if key not in d and key in cfg.train:
+            d[key] = cfg.train[key]
     d.setdefault("seed", int(cfg.seed))
     d.setdefault("device", str(cfg.device))
     return TrainConfig.from_dict(d)

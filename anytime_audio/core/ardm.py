@@ -362,3 +362,36 @@ class ARDMPrior(nn.Module):
             self.train(was_training)
         state[:, k:] = 0
         return state
+
+    # ------------------------------------------------- trainer / CLI adapters
+    def training_loss(self, batch, step: int = 0) -> tuple[torch.Tensor, dict]:
+        """Trainer entry point: ``batch = (codes, labels)``; labels dropped 10% of
+        the time so one model also samples unconditionally."""
+        codes, labels = batch
+        if labels is not None and self.class_emb is not None:
+            drop = torch.rand(labels.shape, device=labels.device) < 0.1
+            labels = torch.where(drop, torch.full_like(labels, -1), labels)
+        return self.loss(codes, labels if self.class_emb is not None else None)
+
+    @torch.no_grad()
+    def bits_per_code(self, codes: torch.Tensor, labels: torch.Tensor | None = None,
+                      steps: int | None = None, schedule: str = "dp") -> torch.Tensor:
+        """Held-out bits per code ``[B]`` of full sequences (see :meth:`nll_bits`)."""
+        if schedule == "dp" and not bool(self.step_tracker.seen().any()):
+            schedule = "even"  # an untrained tracker has no DP costs yet
+        return self.nll_bits(codes, labels, steps=steps, schedule=schedule)
+
+    def auto_steps(self, k: int | None = None, schedule: str = "dp", tolerance: float = 0.02) -> int:
+        """Fewest network calls whose predicted cost is within ``tolerance``
+        (relative) of the one-code-per-call cost, found by bisection (the
+        DP cost does not increase with more calls)."""
+        k = self._check_k(k)
+        full = self.predicted_cost(k, k, schedule)
+        lo, hi = 1, k
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.predicted_cost(k, mid, schedule) <= full * (1 + tolerance):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo

@@ -196,7 +196,8 @@ class CodePrior(nn.Module):
         """Mean negative log-likelihood per code (nats) and stats in bits."""
         logits = self(codes, labels)
         nll = F.cross_entropy(logits.reshape(-1, self.num_codes).float(), codes.reshape(-1))
-        return nll, {"loss": float(nll), "bits_per_code": float(nll) / math.log(2)}
+        value = float(nll.detach())
+        return nll, {"loss": value, "bits_per_code": value / math.log(2)}
 
     def training_loss(self, batch, step: int = 0):
         codes, labels = batch

@@ -65,10 +65,12 @@ def test_render_and_prepare_three_notes(tmp_path: Path) -> None:
     out = tmp_path / "data"
     sizes = mod.prepare_gm_notes(corpus, out)
     assert sum(sizes.values()) == 3
-    assert json.loads((out / "labels.json").read_text()) == ["piano", "guitar", "strings"]
+    labels = json.loads((out / "labels.json").read_text())
+    assert labels == list(mod.FAMILIES) and len(labels) == 16
+    assert labels[0] == "piano" and labels[3] == "guitar" and labels[5] == "strings"
     recs = [r for s in ("train", "valid", "test") for r in read(out / f"{s}.jsonl")]
     for r in recs:
-        assert r["label_name"] == mod.FAMILIES[r["program"] // 8]
+        assert r["label"] == r["program"] // 8 and r["label_name"] == labels[r["label"]]
         assert r["pitch"] == 60 and r["duration"] == 4.0 and r["sample_rate"] == 16000
         assert Path(r["path"]).is_file()
 
@@ -98,7 +100,7 @@ def test_prepare_holds_out_programs_and_skips_bad_wavs(tmp_path: Path, caplog) -
     with caplog.at_level(logging.WARNING):
         sizes = mod.prepare_gm_notes(corpus, out, split_by="program")
     assert sum(sizes.values()) == 22
-    assert json.loads((out / "labels.json").read_text()) == ["piano", "organ"]
+    assert json.loads((out / "labels.json").read_text()) == list(mod.FAMILIES)
     progs = {s: {r["program"] for r in read(out / f"{s}.jsonl")} for s in ("train", "valid", "test")}
     assert not progs["train"] & progs["valid"] and not progs["train"] & progs["test"]
     for s in ("valid", "test"):  # one held-out program per family (organ 17/18 have no good note)
@@ -107,7 +109,7 @@ def test_prepare_holds_out_programs_and_skips_bad_wavs(tmp_path: Path, caplog) -
     assert len(progs["train"]) >= 6 + 4
     recs = [r for s in ("train", "valid", "test") for r in read(out / f"{s}.jsonl")]
     assert {r["label"] for r in recs if r["program"] < 8} == {0}
-    assert {r["label"] for r in recs if r["program"] >= 16} == {1}
+    assert {r["label"] for r in recs if r["program"] >= 16} == {2}
     skipped = {s["item"]: s["reason"] for s in read(out / "skipped.jsonl")}
     assert set(skipped) == {"wav/gm017_p055_v100.wav", "wav/gm018_p055_v100.wav"}
     assert "silent" in skipped["wav/gm018_p055_v100.wav"]

@@ -11,10 +11,10 @@ then mixed to mono and cut or padded to exactly ``seconds``. Reverb and
 chorus are off, so a clip is the dry instrument. The default is the Debian
 General MIDI soundfont (``apt-get install fluidsynth fluid-soundfont-gm``).
 
-label = the GM instrument family (program // 8: piano, chromatic percussion,
-organ, ..., numbered among the families present, which for the default
-programs 0..111 is exactly program // 8); pitch, program and velocity are in
-the manifest, and the program plays the part of NSynth's instrument
+label = the GM instrument family, program // 8 (labels.json lists all 16
+family names: piano, chromatic_percussion, organ, ...; families whose
+programs are not rendered simply have no clips); pitch, program and velocity
+are in the manifest, and the program plays the part of NSynth's instrument
 ("speaker"). The default split holds out whole programs per family, as
 NSynth holds out instruments: per family one program for valid, one for
 test, the rest train.
@@ -212,7 +212,6 @@ def prepare_gm_notes(
         raise FileNotFoundError(f"{index_path} not found: run the render step (stage 0) first")
     notes = rc.read_jsonl(index_path)
     families = sorted({int(n["family"]) for n in notes})
-    label_of = {f: i for i, f in enumerate(families)}
 
     if split_by == "program":
         assign_prog: dict[int, str] = {}
@@ -241,14 +240,14 @@ def prepare_gm_notes(
             "path": rc.manifest_path(path, out),
             "duration": round(float(duration), 6),
             "sample_rate": int(sr),
-            "label": label_of[fam],
+            "label": fam,
             "label_name": FAMILIES[fam],
             "speaker": f"gm{int(n['program']):03d}",
             "pitch": int(n["pitch"]),
             "program": int(n["program"]),
             "velocity": int(n["velocity"]),
         })
-    sizes = rc.write_manifests(out, splits, [FAMILIES[f] for f in families])
+    sizes = rc.write_manifests(out, splits, list(FAMILIES))
     report.summary(out)
     return sizes
 

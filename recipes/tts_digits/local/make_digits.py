@@ -67,7 +67,8 @@ Marco, Demonic, marcelo, norbert, whisperf, f4, travis) were dropped.
 
 Processing per clip
 -------------------
-``espeak-ng --stdout`` (22.05 kHz) -> float -> resample to 16 kHz (soxr
+espeak-ng (22.05 kHz; in-process through libespeak-ng with ctypes, or the
+``espeak-ng --stdout`` program with ``--backend cli``) -> float -> resample to 16 kHz (soxr
 via librosa) -> energy trim (librosa.effects.trim, 40 dB below the peak
 frame, 25 ms frames) -> if the word is longer than 1 s it is re-synthesised
 once at a faster speed, then dropped (never time-stretched) -> level to a
@@ -76,10 +77,15 @@ seeded random offset in a 1 s silent frame -> ``write_wav`` (16-bit PCM,
 no re-normalisation so the level variation survives). Failures (espeak
 error, too long, silent) are reported and skipped.
 
-Workers use ``fork`` and touch neither torch nor CUDA (numpy, soxr,
-soundfile only), so forking from a process that already imported torch is
-safe. Each clip's random parameters are drawn in the parent from
-``(seed, clip index)``, so the output does not depend on ``--jobs``.
+Speed and determinism: an espeak-ng process spends ~15 ms starting up
+(it scans its voice files) and ~1 ms speaking one digit, so the default
+backend loads libespeak-ng once with ctypes. Each clip's random
+parameters are drawn in the parent from ``(seed, clip index)``; clips are
+synthesised in fixed batches of 32, each in a worker freshly forked from
+the warmed-up parent (``maxtasksperchild=1``), because espeak carries a
+little state from one call to the next. So the files are identical for
+any ``--jobs``. Workers touch neither torch nor CUDA (numpy, soxr,
+soundfile, espeak), so forking from a process that imported torch is safe.
 """
 
 from __future__ import annotations
@@ -99,6 +105,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import librosa
 import numpy as np
 import soundfile as sf
 
@@ -194,6 +201,7 @@ SPEED_RANGE = (145, 185)
 PITCH_JITTER = 6
 SPEED_JITTER = 15
 RETRY_SPEED = 230  # a word that does not fit in 1 s is re-synthesised once at this speed
+BATCH_SIZE = 32  # clips per freshly forked worker
 
 
 class EspeakNotFoundError(RuntimeError):
@@ -313,10 +321,11 @@ def plan_clips(num_clips: int, out_dir: str | os.PathLike, seed: int = 0) -> lis
     return tasks
 
 
-def espeak_synth(text: str, voice: str, pitch: int, speed: int, amplitude: int = ESPEAK_AMPLITUDE) -> tuple[np.ndarray, int]:
-    """Run espeak-ng and return ``(float32 waveform, sample_rate)``.
+def espeak_synth_cli(text: str, voice: str, pitch: int, speed: int, amplitude: int = ESPEAK_AMPLITUDE) -> tuple[np.ndarray, int]:
+    """Run the ``espeak-ng`` program; return ``(float32 waveform, sample_rate)``.
 
-    Raises RuntimeError when espeak-ng fails or returns no audio.
+    The reference backend: one process per word (~15-20 ms, mostly espeak's
+    start-up). Raises RuntimeError when espeak-ng fails or returns no audio.
     """
     cmd = ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-a", str(amplitude), "--stdout", text]
     proc = subprocess.run(cmd, capture_output=True, timeout=30)
@@ -330,10 +339,94 @@ def espeak_synth(text: str, voice: str, pitch: int, speed: int, amplitude: int =
     return audio, int(sr)
 
 
-def trim_silence(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, top_db: float = TRIM_TOP_DB) -> np.ndarray:
-    """Energy trim: drop leading/trailing frames more than ``top_db`` below the loudest."""
-    import librosa
+class EspeakLibrary:
+    """In-process espeak-ng through ctypes (``libespeak-ng.so.1``, part of the
+    espeak-ng package): ~1 ms per word instead of a ~15 ms process start.
 
+    Same synthesiser and parameters as the CLI (``-v -p -s -a``); the CLI's
+    output only adds trailing silence, which the trim removes. espeak keeps a
+    little internal state between calls (a clip's exact samples depend on
+    the words synthesised before it in the same process), so
+    :func:`make_digits` gives every fixed batch of clips a freshly forked
+    worker: the output does not depend on ``--jobs`` or scheduling.
+    """
+
+    _AUDIO_OUTPUT_SYNCHRONOUS = 2
+    _POS_CHARACTER = 1
+    _CHARS_UTF8 = 1
+    _RATE, _VOLUME, _PITCH = 1, 2, 3
+
+    def __init__(self) -> None:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+        self._lib = lib = ctypes.CDLL(name)  # OSError when missing
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
+        self.sample_rate = int(lib.espeak_Initialize(self._AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0))
+        if self.sample_rate <= 0:
+            raise OSError(f"espeak_Initialize failed ({self.sample_rate})")
+        self._chunks: list[np.ndarray] = []
+        callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+        def on_audio(wav, n, _events):  # espeak hands over int16 chunks
+            if n > 0 and wav:
+                self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            return 0
+
+        self._callback = callback_type(on_audio)  # keep a reference: C holds the pointer
+        lib.espeak_SetSynthCallback(self._callback)
+
+    def synth(self, text: str, voice: str, pitch: int, speed: int, amplitude: int = ESPEAK_AMPLITUDE) -> tuple[np.ndarray, int]:
+        """Synthesise ``text``; return ``(float32 waveform, sample_rate)``."""
+        lib = self._lib
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise RuntimeError(f"espeak-ng has no voice {voice!r}")
+        lib.espeak_SetParameter(self._RATE, int(speed), 0)
+        lib.espeak_SetParameter(self._VOLUME, int(amplitude), 0)
+        lib.espeak_SetParameter(self._PITCH, int(pitch), 0)
+        self._chunks = []
+        data = text.encode() + b"\0"
+        err = lib.espeak_Synth(data, len(data), 0, self._POS_CHARACTER, 0, self._CHARS_UTF8, None, None)
+        lib.espeak_Synchronize()
+        if err != 0 or not self._chunks:
+            raise RuntimeError(f"espeak-ng library failed (error {err}) on {text!r} with voice {voice!r}")
+        audio = np.concatenate(self._chunks).astype(np.float32) / 32768.0
+        return audio, self.sample_rate
+
+
+_LIBRARY: EspeakLibrary | None = None
+
+
+def get_synth(backend: str = "auto"):
+    """Return a ``synth(text, voice, pitch, speed, amplitude)`` function.
+
+    ``backend``: ``"lib"`` (ctypes, fast), ``"cli"`` (one espeak-ng process
+    per word) or ``"auto"`` (lib if it loads, else cli).
+    """
+    global _LIBRARY
+    if backend not in ("auto", "lib", "cli"):
+        raise ValueError(f"backend must be auto, lib or cli, got {backend!r}")
+    if backend == "cli":
+        return espeak_synth_cli
+    if _LIBRARY is None:
+        try:
+            _LIBRARY = EspeakLibrary()
+        except (OSError, AttributeError) as exc:
+            if backend == "lib":
+                raise
+            log.warning("libespeak-ng not usable (%s); using the slower espeak-ng program", exc)
+            return espeak_synth_cli
+    return _LIBRARY.synth
+
+
+def trim_silence(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, top_db: float = TRIM_TOP_DB) -> np.ndarray:
+    """Energy trim: drop leading/trailing 25 ms frames more than ``top_db`` below the loudest."""
     frame = int(0.025 * sample_rate)
     hop = int(0.010 * sample_rate)
     trimmed, _ = librosa.effects.trim(audio, top_db=top_db, frame_length=frame, hop_length=hop)
@@ -344,8 +437,6 @@ def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Resample to 16 kHz (soxr high quality via librosa; no torch in workers)."""
     if sample_rate == SAMPLE_RATE:
         return audio.astype(np.float32, copy=False)
-    import librosa
-
     return librosa.resample(audio, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq").astype(np.float32)
 
 
@@ -361,16 +452,17 @@ def level(word: np.ndarray, gain_db: float = 0.0) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def render_word(task: ClipTask) -> tuple[np.ndarray, int]:
+def render_word(task: ClipTask, synth=None) -> tuple[np.ndarray, int]:
     """Synthesise and trim ``task``'s word at 16 kHz; re-try once faster if > 1 s.
 
     Returns ``(word, speed_used)``. Raises ValueError if it still does not fit.
     """
+    synth = synth or get_synth()
     text = LABELS[task.label]
     for speed in (task.speed, max(task.speed, RETRY_SPEED)):
-        raw, sr = espeak_synth(text, task.voice, task.pitch, speed)
+        raw, sr = synth(text, task.voice, task.pitch, speed, ESPEAK_AMPLITUDE)
         if float(np.max(np.abs(raw))) >= 0.999:  # clipped inside espeak: quieter
-            raw, sr = espeak_synth(text, task.voice, task.pitch, speed, ESPEAK_AMPLITUDE // 2)
+            raw, sr = synth(text, task.voice, task.pitch, speed, ESPEAK_AMPLITUDE // 2)
         word = trim_silence(to_16k(raw, sr))
         if len(word) == 0 or float(np.max(np.abs(word))) < 1e-4:
             raise ValueError("silent synthesis")
@@ -379,10 +471,10 @@ def render_word(task: ClipTask) -> tuple[np.ndarray, int]:
     raise ValueError(f"word lasts {len(word) / SAMPLE_RATE:.2f} s > 1 s even at speed {speed}")
 
 
-def synth_clip(task: ClipTask) -> tuple[int, dict | None, str | None]:
-    """Worker: make one clip file. Returns ``(index, info, None)`` or ``(index, None, error)``."""
+def synth_clip(task: ClipTask, backend: str = "auto") -> tuple[int, dict | None, str | None]:
+    """Make one clip file. Returns ``(index, info, None)`` or ``(index, None, error)``."""
     try:
-        word, speed = render_word(task)
+        word, speed = render_word(task, get_synth(backend))
         word = level(word, task.gain_db)
         clip = np.zeros(CLIP_SAMPLES, dtype=np.float32)
         offset = int(task.offset_frac * (CLIP_SAMPLES - len(word) + 1))
@@ -393,6 +485,12 @@ def synth_clip(task: ClipTask) -> tuple[int, dict | None, str | None]:
         return task.index, info, None
     except Exception as exc:  # reported and skipped by the caller
         return task.index, None, f"{type(exc).__name__}: {exc}"
+
+
+def synth_batch(args: tuple[list[ClipTask], str]) -> list[tuple[int, dict | None, str | None]]:
+    """Worker entry point: synthesise a batch of clips in order."""
+    tasks, backend = args
+    return [synth_clip(t, backend) for t in tasks]
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -428,12 +526,14 @@ def make_digits(
     seed: int = 0,
     force: bool = False,
     progress: bool = True,
+    backend: str = "auto",
 ) -> dict:
     """Generate the corpus into ``out_dir``; return the meta dict.
 
     Skips the work (returns the existing meta with ``"skipped": True``) when
     a finished corpus for the same ``num_clips`` and ``seed`` is there,
-    unless ``force``. Raises :class:`EspeakNotFoundError` without espeak-ng.
+    unless ``force``. ``backend`` picks the espeak interface (see
+    :func:`get_synth`). Raises :class:`EspeakNotFoundError` without espeak-ng.
     """
     out = Path(out_dir)
     if not force and is_complete(out, num_clips, seed):
@@ -471,14 +571,23 @@ def make_digits(
             if bar is not None:
                 bar.update(1)
 
-    if jobs == 1:
-        collect(map(synth_clip, tasks))
-    else:
-        # fork: workers inherit the module (works when it was loaded by path);
-        # workers only use numpy/soxr/soundfile, so forking after torch is safe.
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        with mp.get_context(method).Pool(jobs) as pool:
-            collect(pool.imap_unordered(synth_clip, tasks, chunksize=8))
+    # Warm up in the parent (imports, espeak voice data, soxr) so that each
+    # forked worker starts from the same state; one fresh worker per batch
+    # keeps the output independent of --jobs (see EspeakLibrary).
+    synth = get_synth(backend)
+    raw, sr = synth("zero", ACCENTS[0], 50, 175, ESPEAK_AMPLITUDE)
+    trim_silence(to_16k(raw, sr))
+    backend = "cli" if synth is espeak_synth_cli else backend
+    batches = [(tasks[i : i + BATCH_SIZE], backend) for i in range(0, len(tasks), BATCH_SIZE)]
+    if "fork" in mp.get_all_start_methods():
+        # workers use numpy/soxr/soundfile/espeak only (no torch), so forking
+        # from a process that already imported torch is safe.
+        with mp.get_context("fork").Pool(min(jobs, len(batches)), maxtasksperchild=1) as pool:
+            for results_batch in pool.imap_unordered(synth_batch, batches):
+                collect(results_batch)
+    else:  # no fork (Windows): in process, CLI backend is per-call deterministic
+        for batch in batches:
+            collect(synth_batch((batch[0], "cli")))
     if bar is not None:
         bar.close()
 
@@ -528,10 +637,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for speakers, split and prosody")
     parser.add_argument("--force", action="store_true", help="regenerate even if a finished corpus exists")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--backend", choices=("auto", "lib", "cli"), default="auto",
+                        help="espeak interface: libespeak-ng via ctypes (fast), the espeak-ng program, or auto")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        meta = make_digits(args.out_dir, args.num_clips, args.jobs, args.seed, args.force, not args.no_progress)
+        meta = make_digits(args.out_dir, args.num_clips, args.jobs, args.seed, args.force,
+                          not args.no_progress, args.backend)
     except EspeakNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
