@@ -80,6 +80,7 @@ def build_autoencoder(model_cfg, data_cfg) -> OrderedAutoencoder:
         encoder, quantizer, decoder, loss, input_shape, frontend=frontend,
         truncation=model_cfg["truncation"], geometric_p=float(model_cfg.get("geometric_p", 0.05)),
         pretrain_steps=int(model_cfg.get("pretrain_steps", 0)), commitment=float(model_cfg["commitment"]),
+        full_code_prob=float(model_cfg.get("full_code_prob", 0.0)),
     )
 
 

@@ -229,7 +229,7 @@ def train_prior(cfg: DictConfig, explicit: set[str]) -> None:
         results.update(ardm_curve(prior, valid_set, device))
     atomic_write_json(out / "bits.json", results)
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(prior_cfg)))
-    log.info("held-out bits per code: %s", {k: round(v, 4) for k, v in results.items() if "bits" in k})
+    log.info("held-out bits per code: %s", {k: round(v, 4) for k, v in results.items() if k.endswith("bits_per_code")})
 
 
 def ardm_curve(prior, dataset: CodeDataset, device, fractions=(1.0, 0.5, 0.25, 0.125), batch_size: int = 128) -> dict:

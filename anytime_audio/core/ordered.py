@@ -34,14 +34,22 @@ def sample_truncation(
     geometric_p: float = 0.05,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    full_code_prob: float = 0.0,
 ) -> torch.Tensor:
     """Draw one truncation length ``k`` in ``1..length`` per example.
 
     ``uniform`` is the paper's choice. ``geometric`` puts more mass on short
     prefixes (``P(k) ~ (1-p)^(k-1)``, truncated at ``length``), which sharpens
     the first codes at some cost to the full-length reconstruction. ``none``
-    always keeps all codes.
+    always keeps all codes. ``full_code_prob`` mixes in a point mass at
+    ``k = length``: under a uniform draw the last codes are trained only
+    ``1/length`` of the time, and a little extra mass there closes most of the
+    gap to an unordered model at full codes without disturbing the order.
     """
+    if kind != "none" and full_code_prob > 0:
+        k = sample_truncation(batch_size, length, kind, geometric_p, generator, "cpu")
+        full = torch.rand(batch_size, generator=generator) < full_code_prob
+        return torch.where(full, torch.full_like(k, length), k).to(device)
     if kind == "uniform":
         return torch.randint(1, length + 1, (batch_size,), generator=generator).to(device)
     if kind == "geometric":
@@ -75,6 +83,8 @@ class OrderedAutoencoder(nn.Module):
         truncation: ``uniform`` | ``geometric`` | ``none`` (unordered baseline).
         pretrain_steps: full-code steps before truncation starts.
         commitment: weight of the quantizer's commitment loss.
+        full_code_prob: extra probability of training with all codes (see
+            :func:`sample_truncation`).
     """
 
     def __init__(
@@ -89,6 +99,7 @@ class OrderedAutoencoder(nn.Module):
         geometric_p: float = 0.05,
         pretrain_steps: int = 0,
         commitment: float = 0.25,
+        full_code_prob: float = 0.0,
     ) -> None:
         super().__init__()
         if truncation not in TRUNCATIONS:
@@ -102,6 +113,7 @@ class OrderedAutoencoder(nn.Module):
         self.geometric_p = geometric_p
         self.pretrain_steps = pretrain_steps
         self.commitment = commitment
+        self.full_code_prob = full_code_prob
         self.input_shape = tuple(input_shape)
         with torch.no_grad():
             was_training = encoder.training
@@ -200,7 +212,7 @@ class OrderedAutoencoder(nn.Module):
         x = self.prepare(raw)
         kind = "none" if step < self.pretrain_steps else self.truncation
         k = sample_truncation(
-            x.shape[0], self.code_length, kind, self.geometric_p, generator, x.device
+            x.shape[0], self.code_length, kind, self.geometric_p, generator, x.device, self.full_code_prob
         )
         x_hat, out, z = self(x, k)
         recon, recon_stats = self.reconstruction_loss(x_hat, x)

@@ -257,11 +257,11 @@ fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   log "Stage 7: train the evaluation classifier, then evaluate"
-  run_step 7 train_classifier train-classifier "exp_dir=$exp" "${_data[@]}" "${_preset[@]}" \
+  run_step 7 train_classifier train-classifier "exp_dir=$exp/ordered" "${_data[@]}" "${_preset[@]}" \
     ${_eval_ov[@]+"${_eval_ov[@]}"} ${_extra[@]+"${_extra[@]}"}
   run_step 7 evaluate evaluate "exp_dir=$exp/ordered" "${_preset[@]}" \
     ${_eval_ov[@]+"${_eval_ov[@]}"} ${_extra[@]+"${_extra[@]}"}
-  log "Stage 7: samples (WAVs or PNG grids per budget): $exp/ordered/samples"
+  log "Stage 7: samples (WAVs or PNG grids per budget, one folder per prior): $exp/ordered/samples*"
   log "Stage 7: report: $exp/ordered/report.md, plots: $exp/ordered/budget_curve.png," \
     "metrics: $exp/ordered/metrics.json"
 fi

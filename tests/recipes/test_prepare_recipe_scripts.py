@@ -175,7 +175,7 @@ def test_template_runs_the_contract_commands_in_order(fake: dict) -> None:
         f"train-prior exp_dir={e}/ordered prior=ardm +experiment=fast {x}",
         f"sample exp_dir={e}/ordered prior=transformer budgets=[0.125,0.25,0.5,1.0] n=4 {x}",
         f"sample exp_dir={e}/ordered prior=ardm budgets=[0.125,0.25,0.5,1.0] n=4 {x}",
-        f"train-classifier exp_dir={e} {data} +experiment=fast {x}",
+        f"train-classifier exp_dir={e}/ordered {data} +experiment=fast {x}",
         f"evaluate exp_dir={e}/ordered +experiment=fast {x}",
     ]
     for n in range(2, 8):
