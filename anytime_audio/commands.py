@@ -136,9 +136,12 @@ def dump_codes(cfg: DictConfig, explicit: set[str]) -> None:
     device = pick_device(str(cfg.device))
     model = load_autoencoder(cfg, device)
     out_dir = _exp(cfg) / "codes"
+    manifest_dir = Path(str(cfg.data.manifest_dir))
+    if not (manifest_dir / "train.jsonl").is_file():
+        raise FileNotFoundError(f"no train manifest in {manifest_dir}; set data.manifest_dir")
     for split in ("train", "valid", "test"):
-        if not (Path(str(cfg.data.manifest_dir)) / f"{split}.jsonl").is_file():
-            log.warning("no %s manifest; skipping", split)
+        if not (manifest_dir / f"{split}.jsonl").is_file():
+            log.warning("no %s manifest in %s; skipping that split", split, manifest_dir)
             continue
         dataset = build_dataset(cfg.data, split)
         codes, labels = [], []

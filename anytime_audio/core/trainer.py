@@ -55,6 +55,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float = 1.0
     warmup_steps: int = 0
+    lr_schedule: str = "constant"
+    min_lr_ratio: float = 0.1
     valid_every: int = 500
     checkpoint_every: int = 500
     log_every: int = 50
@@ -297,9 +299,17 @@ class Trainer:
 
     # ---------------------------------------------------------------- loop
     def _lr_at(self, step: int) -> float:
-        if self.config.warmup_steps and step < self.config.warmup_steps:
-            return self.config.lr * (step + 1) / self.config.warmup_steps
-        return self.config.lr
+        """Linear warm-up, then constant or cosine decay to ``min_lr_ratio * lr``."""
+        cfg = self.config
+        if cfg.warmup_steps and step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        if cfg.lr_schedule == "cosine":
+            span = max(1, cfg.steps - cfg.warmup_steps)
+            progress = min(1.0, (step - cfg.warmup_steps) / span)
+            return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+        if cfg.lr_schedule != "constant":
+            raise ValueError(f"lr_schedule must be constant or cosine, got {cfg.lr_schedule!r}")
+        return cfg.lr
 
     def _train_batch(self, step: int):
         indices = self.batches.indices(step)

@@ -82,7 +82,7 @@ def test_few_training_steps_lower_the_loss():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        first = float(loss) if first is None else first
+        first = float(loss.detach()) if first is None else first
     final = float(ae.training_loss(x, step=100)[0])
     assert final < 0.7 * first
 

@@ -25,7 +25,7 @@ voice), e.g. ``"en-gb-scotland+m3"``. Each speaker also gets a fixed base
 pitch (espeak ``-p`` 25..75) and base speed (``-s`` 145..185 wpm) drawn
 from the seed, so two speakers sharing a variant still sound different;
 every clip then jitters pitch (±6) and speed (±15 wpm), like a person who
-never says a word twice the same way. 8 accents x 44 variants = 352
+never says a word twice the same way. 8 accents x 56 variants = 448
 speakers. The train/valid/test split is *by speaker* (80/10/10 of the
 speakers, shuffled with the seed; a test speaker never appears in train)
 and does not depend on ``--num-clips``; clips are then spread round-robin
@@ -43,7 +43,7 @@ voice packages, which are not installed by ``apt-get install espeak-ng``.
 
 Variants kept (see :data:`VARIANTS`): the default voice, male m1-m8,
 female f1 f2 f3 f5, klatt klatt2 klatt3, and the named variants Alex Andy
-adam benjamin boris Denis Diogo ed edward edward2 Gene Gene2 gustave
+adam antonio benjamin boris Denis Diogo ed edward edward2 Gene Gene2 gustave
 Henrique Hugo john Mario max Michael Mike michel miguel Nguyen paul pedro
 quincy rob robert Storm victor (male) and Andrea Annie anika aunty belinda
 linda steph steph2 steph3 (female). They change pitch, formants and
@@ -58,7 +58,8 @@ Jacky, marcelo, sandro, Tweaky, norbert, shelby, travis, david, Mr serious
 (near duplicate of john and has a space in its name)); echo (f4, pablo);
 slow/echoing stress that pushes words past 1 s (Marco); klatt4-6
 (buzzy/breathy Klatt modes, used by the robotic variants); the unstable
-test variant ``fast``. The screen was: read each variant file, then a
+test variant ``fast``; AnxiousAndy (slow, drawn-out words, near duplicate
+of Andy). The screen was: read each variant file, then a
 crude intelligibility check on all ten digits for en-us and en-gb-x-rp:
 nearest-template DTW over MFCCs against the default voices of the other
 accents; variants that misclassified digits (Alicia, zac, announcer,
@@ -68,9 +69,9 @@ Marco, Demonic, marcelo, norbert, whisperf, f4, travis) were dropped.
 Processing per clip
 -------------------
 espeak-ng (22.05 kHz; in-process through libespeak-ng with ctypes, or the
-``espeak-ng --stdout`` program with ``--backend cli``) -> float -> resample to 16 kHz (soxr
-via librosa) -> energy trim (librosa.effects.trim, 40 dB below the peak
-frame, 25 ms frames) -> if the word is longer than 1 s it is re-synthesised
+``espeak-ng --stdout`` program with ``--backend cli``; a fresh process's
+first word is bit-identical either way) -> resample to 16 kHz (soxr, HQ)
+-> energy trim (25 ms frames more than 40 dB below the loudest frame) -> if the word is longer than 1 s it is re-synthesised
 once at a faster speed, then dropped (never time-stretched) -> level to a
 target active RMS (-20 dBFS ± 4 dB, peak capped at 0.95) -> placed at a
 seeded random offset in a 1 s silent frame -> ``write_wav`` (16-bit PCM,
@@ -81,10 +82,13 @@ Speed and determinism: an espeak-ng process spends ~15 ms starting up
 (it scans its voice files) and ~1 ms speaking one digit, so the default
 backend loads libespeak-ng once with ctypes. Each clip's random
 parameters are drawn in the parent from ``(seed, clip index)``; clips are
-synthesised in fixed batches of 32, each in a worker freshly forked from
-the warmed-up parent (``maxtasksperchild=1``), because espeak carries a
-little state from one call to the next. So the files are identical for
-any ``--jobs``. Workers touch neither torch nor CUDA (numpy, soxr,
+synthesised in fixed batches of 32, each in a worker freshly forked
+(``maxtasksperchild=1``) from a parent that never initialises espeak,
+because espeak carries a little state from one call to the next. So the
+files are identical for any ``--jobs`` and across runs. (A process that
+already initialised the library itself, e.g. by calling
+``get_synth("lib")``, forks workers that inherit that state, and the exact
+samples may then differ.) Workers touch neither torch nor CUDA (numpy, soxr,
 soundfile, espeak), so forking from a process that imported torch is safe.
 """
 
@@ -105,9 +109,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import librosa
 import numpy as np
 import soundfile as sf
+import soxr  # a librosa dependency
 
 try:
     from anytime_audio.audio.io import write_wav
@@ -343,8 +347,10 @@ class EspeakLibrary:
     """In-process espeak-ng through ctypes (``libespeak-ng.so.1``, part of the
     espeak-ng package): ~1 ms per word instead of a ~15 ms process start.
 
-    Same synthesiser and parameters as the CLI (``-v -p -s -a``); the CLI's
-    output only adds trailing silence, which the trim removes. espeak keeps a
+    Same synthesiser and parameters as the CLI (``-v -p -s -a``). The
+    ``espeakENDPAUSE`` flag matters: without it espeak never flushes the end
+    of the word (up to ~0.2 s went missing for some voices); with it the
+    first word a process speaks equals the CLI's sample for sample. espeak keeps a
     little internal state between calls (a clip's exact samples depend on
     the words synthesised before it in the same process), so
     :func:`make_digits` gives every fixed batch of clips a freshly forked
@@ -354,6 +360,7 @@ class EspeakLibrary:
     _AUDIO_OUTPUT_SYNCHRONOUS = 2
     _POS_CHARACTER = 1
     _CHARS_UTF8 = 1
+    _ENDPAUSE = 0x1000  # as the CLI: pause at the end, which also flushes the last sound
     _RATE, _VOLUME, _PITCH = 1, 2, 3
 
     def __init__(self) -> None:
@@ -392,7 +399,8 @@ class EspeakLibrary:
         lib.espeak_SetParameter(self._PITCH, int(pitch), 0)
         self._chunks = []
         data = text.encode() + b"\0"
-        err = lib.espeak_Synth(data, len(data), 0, self._POS_CHARACTER, 0, self._CHARS_UTF8, None, None)
+        err = lib.espeak_Synth(data, len(data), 0, self._POS_CHARACTER, 0,
+                               self._CHARS_UTF8 | self._ENDPAUSE, None, None)
         lib.espeak_Synchronize()
         if err != 0 or not self._chunks:
             raise RuntimeError(f"espeak-ng library failed (error {err}) on {text!r} with voice {voice!r}")
@@ -401,6 +409,30 @@ class EspeakLibrary:
 
 
 _LIBRARY: EspeakLibrary | None = None
+
+
+def resolve_backend(backend: str = "auto") -> str:
+    """``"lib"`` if libespeak-ng can be loaded (``backend`` auto/lib), else ``"cli"``.
+
+    Only loads the shared object: it does not initialise espeak, so forked
+    workers still start from a pristine synthesiser.
+    """
+    if backend not in ("auto", "lib", "cli"):
+        raise ValueError(f"backend must be auto, lib or cli, got {backend!r}")
+    if backend == "cli":
+        return "cli"
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
+        lib.espeak_Initialize, lib.espeak_SetSynthCallback, lib.espeak_Synth  # noqa: B018
+    except (OSError, AttributeError) as exc:
+        if backend == "lib":
+            raise
+        log.warning("libespeak-ng not usable (%s); using the slower espeak-ng program", exc)
+        return "cli"
+    return "lib"
 
 
 def get_synth(backend: str = "auto"):
@@ -426,18 +458,36 @@ def get_synth(backend: str = "auto"):
 
 
 def trim_silence(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, top_db: float = TRIM_TOP_DB) -> np.ndarray:
-    """Energy trim: drop leading/trailing 25 ms frames more than ``top_db`` below the loudest."""
+    """Energy trim: drop leading/trailing audio whose 25 ms frames (10 ms hop,
+    centred) are more than ``top_db`` below the loudest frame.
+
+    librosa.effects.trim does the same, but its first call in a process costs
+    ~3.5 s of lazy imports and JIT, more than synthesising the whole corpus;
+    every freshly forked worker would pay it.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.size == 0:
+        return audio
     frame = int(0.025 * sample_rate)
     hop = int(0.010 * sample_rate)
-    trimmed, _ = librosa.effects.trim(audio, top_db=top_db, frame_length=frame, hop_length=hop)
-    return trimmed
+    padded = np.pad(audio.astype(np.float64), (frame // 2, frame // 2))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, frame)[::hop]
+    power = np.mean(frames**2, axis=1)
+    ref = float(power.max())
+    if ref <= 0.0:
+        return audio[:0]
+    loud = np.nonzero(power > ref * 10 ** (-top_db / 10))[0]
+    start = max(0, int(loud[0]) * hop - frame // 2)  # frame i is centred on sample i * hop
+    end = min(audio.size, int(loud[-1]) * hop + frame // 2)
+    return audio[start:end]
 
 
 def to_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Resample to 16 kHz (soxr high quality via librosa; no torch in workers)."""
+    """Resample to 16 kHz with soxr (high quality; what librosa.resample uses,
+    without librosa's start-up cost; no torch in the forked workers)."""
     if sample_rate == SAMPLE_RATE:
-        return audio.astype(np.float32, copy=False)
-    return librosa.resample(audio, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq").astype(np.float32)
+        return np.asarray(audio, dtype=np.float32)
+    return soxr.resample(np.asarray(audio, dtype=np.float32), sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
 
 
 def level(word: np.ndarray, gain_db: float = 0.0) -> np.ndarray:
@@ -571,13 +621,12 @@ def make_digits(
             if bar is not None:
                 bar.update(1)
 
-    # Warm up in the parent (imports, espeak voice data, soxr) so that each
-    # forked worker starts from the same state; one fresh worker per batch
-    # keeps the output independent of --jobs (see EspeakLibrary).
-    synth = get_synth(backend)
-    raw, sr = synth("zero", ACCENTS[0], 50, 175, ESPEAK_AMPLITUDE)
-    trim_silence(to_16k(raw, sr))
-    backend = "cli" if synth is espeak_synth_cli else backend
+    # Each batch gets a worker freshly forked from this process, which never
+    # synthesises itself: every batch starts from an uninitialised espeak, so
+    # the output does not depend on --jobs (see EspeakLibrary). Warm up the
+    # DSP here so the forks inherit it.
+    backend = resolve_backend(backend)
+    trim_silence(to_16k(np.random.default_rng(0).normal(0, 0.1, 2205).astype(np.float32), 22050))
     batches = [(tasks[i : i + BATCH_SIZE], backend) for i in range(0, len(tasks), BATCH_SIZE)]
     if "fork" in mp.get_all_start_methods():
         # workers use numpy/soxr/soundfile/espeak only (no torch), so forking
