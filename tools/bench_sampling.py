@@ -16,11 +16,11 @@ What is measured
 1. **KV cache vs full recompute** (``CodePrior.generate(use_cache=True/False)``),
    a prior with ``L`` positions, batch ``--batch``, class-conditional like the
    real model. *Cached*: the whole ``generate`` loop over all ``L`` positions,
-   timed end to end (median over ``--repeats`` passes with the same seed).
+   timed end to end (``--repeats`` passes with the same seed).
    *Full*: one step of the uncached branch of ``generate`` -- ``logits_full`` on
    the prefix, filtering, softmax, ``multinomial``, concatenation -- is timed at
-   ``--positions`` prefix lengths spread evenly over ``0..L-1`` (median over the
-   repeats, prefixes taken from the cached pass). The full-generation time is the
+   ``--positions`` prefix lengths spread evenly over ``0..L-1`` (once per repeat,
+   prefixes taken from the cached pass). The full-generation time is the
    sum over all ``L`` positions of these per-step costs, linearly interpolated
    between the sampled positions (the cost of one full step grows smoothly with
    the prefix length). For ``L <= --direct-max`` the full path is also run end to
@@ -31,9 +31,9 @@ What is measured
 2. **Cost vs budget** on the default mel model (``L`` = ``code_channels``):
    ``AnytimeSampler.sample(n, [k])`` with the prior above and ``Renderer``
    (decoder + Griffin-Lim) as its decode, for a grid of ``k``; wall time of the
-   whole call (median over repeats), the prior's share and the render's share.
+   whole call, the prior's share and the render's share.
    A least-squares line of wall time against ``k`` (fitted to the per-``k``
-   medians) with its R^2, and the end-to-end cost of budget 1/4 relative to the
+   summaries) with its R^2, and the end-to-end cost of budget 1/4 relative to the
    full budget (target <= 0.35).
 3. **Decode time and real-time factor** per budget (1/8, 1/4, 1/2, 1): the
    autoencoder's decoder alone and decoder + Griffin-Lim (``Renderer``), on a
@@ -41,7 +41,12 @@ What is measured
    (``batch * clip_seconds``). The end-to-end RTF adds the prior time of part 2.
 
 Everything runs after a warm-up (first calls of LAPACK, allocators, ...), which
-is not timed.
+is not timed. Each measurement (one L of part 1, part 2, part 3) stops repeating
+once it has taken ``--part-seconds`` (at least one repeat), which bounds the
+runtime on slow or busy machines; the tables say how many runs each number has.
+Repeats are reduced with ``--stat``: ``min`` (default, best of N: other processes
+only ever add time, so the minimum is the most reproducible estimate on a shared
+machine) or ``median``; every column is reduced on its own.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +67,13 @@ from omegaconf import OmegaConf
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common, also when imported by tests
 
 from bench_common import (  # noqa: E402
+    contention_note,
     linear_fit,
     load_average,
     machine_info,
     markdown_table,
-    median,
+    summarize,
+    STATS,
     sync,
     time_call,
     update_markdown_section,
@@ -135,11 +142,11 @@ class CacheVsFull:
 
     length: int
     batch: int
-    cached_seconds: float  # median whole cached generate() over all L positions
+    cached_seconds: float  # whole cached generate() over all L positions (best or median of the runs)
     cached_runs: list[float]
     positions: list[int]  # prefix lengths where the full step was timed
-    full_step_seconds: list[float]  # median full-step time at each sampled position
-    cached_step_seconds: list[float]  # median cached-step time at the same positions
+    full_step_seconds: list[float]  # full-step time at each sampled position
+    cached_step_seconds: list[float]  # cached-step time at the same positions
     full_seconds: float  # extrapolated full generation (sum over all L positions)
     full_direct_seconds: float | None = None  # full generate() run end to end, when measured
     tokens_match: bool | None = None  # same seed, cached vs full generate()
@@ -196,8 +203,12 @@ def extrapolate(positions: list[int], seconds: list[float], length: int) -> floa
 
 
 @torch.no_grad()
-def bench_cache_vs_full(prior, n: int, repeats: int, num_positions: int, direct: bool, device, seed: int = 0) -> CacheVsFull:
-    """Time cached and full-recompute decoding side by side (see the module docstring)."""
+def bench_cache_vs_full(prior, n: int, repeats: int, num_positions: int, direct: bool, device, seed: int = 0,
+                        max_seconds: float | None = None, stat: str = "min") -> CacheVsFull:
+    """Time cached and full-recompute decoding side by side (see the module docstring).
+
+    Repeats stop early once ``max_seconds`` have been spent (at least one is done).
+    """
     length = prior.length
     labels = make_labels(prior, n, device)
     positions = sample_positions(length, num_positions)
@@ -210,7 +221,11 @@ def bench_cache_vs_full(prior, n: int, repeats: int, num_positions: int, direct:
     cached_at: dict[int, list[float]] = {p: [] for p in positions}
     full_at: dict[int, list[float]] = {p: [] for p in positions}
     codes = None
+    started = time.perf_counter()
     for r in range(repeats):
+        if r and max_seconds is not None and time.perf_counter() - started > max_seconds:
+            log.info("L=%d: time cap of %.0fs reached after %d repeat(s)", length, max_seconds, r)
+            break
         total, steps, codes = timed_generate(prior, n, labels, device, seed, True)
         cached_runs.append(total)
         for p in positions:
@@ -218,11 +233,11 @@ def bench_cache_vs_full(prior, n: int, repeats: int, num_positions: int, direct:
             full_at[p].append(full_step_seconds(prior, codes[:, :p], labels, device, gen))
         log.info("L=%d repeat %d/%d: cached %.2fs, full step at p=%d %.3fs",
                  length, r + 1, repeats, total, positions[-1], full_at[positions[-1]][-1])
-    full_steps = [median(full_at[p]) for p in positions]
+    full_steps = [summarize(full_at[p], stat) for p in positions]
     result = CacheVsFull(
-        length=length, batch=n, cached_seconds=median(cached_runs), cached_runs=cached_runs,
+        length=length, batch=n, cached_seconds=summarize(cached_runs, stat), cached_runs=cached_runs,
         positions=positions, full_step_seconds=full_steps,
-        cached_step_seconds=[median(cached_at[p]) for p in positions],
+        cached_step_seconds=[summarize(cached_at[p], stat) for p in positions],
         full_seconds=extrapolate(positions, full_steps, length),
     )
     if direct:
@@ -265,11 +280,12 @@ class BudgetScaling:
     length: int
     batch: int
     ks: list[int]
-    total_seconds: list[float]  # median wall of AnytimeSampler.sample(n, [k]) per k
-    prior_seconds: list[float]  # median generate_seconds per k
-    render_seconds: list[float]  # median decode_seconds (Renderer) per k
+    total_seconds: list[float]  # wall of AnytimeSampler.sample(n, [k]) per k
+    prior_seconds: list[float]  # its generate_seconds per k
+    render_seconds: list[float]  # its decode_seconds (Renderer) per k
     fit_total: tuple[float, float, float] = (0.0, 0.0, 0.0)  # slope, intercept, r2
     fit_prior: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    runs: int = 0  # repeats done
 
     def _at(self, values: list[float], k: int) -> float:
         return values[self.ks.index(k)]
@@ -288,7 +304,8 @@ def budget_grid(length: int, quick: bool) -> list[int]:
 
 
 @torch.no_grad()
-def bench_budget_scaling(prior, renderer, n: int, ks: list[int], repeats: int, device, seed: int = 0) -> BudgetScaling:
+def bench_budget_scaling(prior, renderer, n: int, ks: list[int], repeats: int, device, seed: int = 0,
+                         max_seconds: float | None = None, stat: str = "min") -> BudgetScaling:
     """Wall time of ``AnytimeSampler.sample(n, [k])`` (prior + Renderer) for each ``k``."""
     length = prior.length
     labels = make_labels(prior, n, device)
@@ -297,7 +314,13 @@ def bench_budget_scaling(prior, renderer, n: int, ks: list[int], repeats: int, d
     total: dict[int, list[float]] = {k: [] for k in ks}
     prior_s: dict[int, list[float]] = {k: [] for k in ks}
     render_s: dict[int, list[float]] = {k: [] for k in ks}
+    started = time.perf_counter()
+    runs = 0
     for r in range(repeats):
+        if r and max_seconds is not None and time.perf_counter() - started > max_seconds:
+            log.info("budget scaling: time cap of %.0fs reached after %d repeat(s)", max_seconds, r)
+            break
+        runs += 1
         for k in ks:
             out = []
             wall = time_call(lambda: out.extend(sampler.sample(n, [k], labels, generator=_generator(device, seed))), device)
@@ -308,9 +331,9 @@ def bench_budget_scaling(prior, renderer, n: int, ks: list[int], repeats: int, d
                  ks[0], total[ks[0]][-1], ks[-1], total[ks[-1]][-1])
     result = BudgetScaling(
         length=length, batch=n, ks=list(ks),
-        total_seconds=[median(total[k]) for k in ks],
-        prior_seconds=[median(prior_s[k]) for k in ks],
-        render_seconds=[median(render_s[k]) for k in ks],
+        total_seconds=[summarize(total[k], stat) for k in ks],
+        prior_seconds=[summarize(prior_s[k], stat) for k in ks],
+        render_seconds=[summarize(render_s[k], stat) for k in ks], runs=runs,
     )
     result.fit_total = linear_fit(ks, result.total_seconds)
     result.fit_prior = linear_fit(ks, result.prior_seconds)
@@ -325,6 +348,7 @@ class DecodeTiming:
     decoder_seconds: float  # autoencoder.decode only (log-mel)
     render_seconds: float  # decoder + Griffin-Lim
     audio_seconds: float  # audio produced by the batch
+    runs: int = 0  # repeats done
 
     @property
     def decoder_rtf(self) -> float:
@@ -337,7 +361,7 @@ class DecodeTiming:
 
 @torch.no_grad()
 def bench_decode(autoencoder, renderer, n: int, clip_seconds: float, repeats: int, device, seed: int = 0,
-                 budgets=DECODE_BUDGETS) -> list[DecodeTiming]:
+                 budgets=DECODE_BUDGETS, max_seconds: float | None = None, stat: str = "min") -> list[DecodeTiming]:
     """Decoder-only and decoder + Griffin-Lim time per budget on random codes."""
     length = autoencoder.code_length
     gen = torch.Generator().manual_seed(seed)
@@ -347,11 +371,15 @@ def bench_decode(autoencoder, renderer, n: int, clip_seconds: float, repeats: in
     ks = {b: parse_budget(fraction_value(b)).num_codes(length) for b in budgets}
     dec: dict[str, list[float]] = {b: [] for b in budgets}
     ren: dict[str, list[float]] = {b: [] for b in budgets}
-    for _ in range(repeats):
+    started = time.perf_counter()
+    for r in range(repeats):
+        if r and max_seconds is not None and time.perf_counter() - started > max_seconds:
+            log.info("decode: time cap of %.0fs reached after %d repeat(s)", max_seconds, r)
+            break
         for b in budgets:
             dec[b].append(time_call(lambda: autoencoder.decode(codes, ks[b]), device))
             ren[b].append(time_call(lambda: renderer(codes, ks[b]), device))
-    return [DecodeTiming(b, ks[b], median(dec[b]), median(ren[b]), n * clip_seconds) for b in budgets]
+    return [DecodeTiming(b, ks[b], summarize(dec[b], stat), summarize(ren[b], stat), n * clip_seconds, len(dec[b])) for b in budgets]
 
 
 # ------------------------------------------------ report
@@ -364,8 +392,9 @@ def _s(seconds: float) -> str:
 
 
 def render_report(command: str, info: dict, settings: dict, part1: list[CacheVsFull], part2: BudgetScaling | None,
-                  part3: list[DecodeTiming] | None, runtime: float, load_end: str) -> str:
+                  part3: list[DecodeTiming] | None, runtime: float, load_end: str, stat: str = "min") -> str:
     """The markdown section (without markers)."""
+    stat_name = "minimum (best of N)" if stat == "min" else "median"
     lines = ["## Sampling speed (`tools/bench_sampling.py`)", "", f"Command: `{command}`", ""]
     machine = dict(info)
     machine["load average (1, 5, 15 min) at end"] = load_end
@@ -374,7 +403,7 @@ def render_report(command: str, info: dict, settings: dict, part1: list[CacheVsF
     lines += [markdown_table(["", ""], [(k, v) for k, v in machine.items()]), ""]
     lines += [
         "Random-init models sized by `configs/prior/transformer.yaml`, `configs/model/mel.yaml`, "
-        "`configs/data/tts_digits.yaml`. Times are medians over the repeats after a warm-up. "
+        f"`configs/data/tts_digits.yaml`. Times are the {stat_name} of the repeats after a warm-up. "
         "Other processes may share the machine (see the load average): absolute numbers are noisy, "
         "the ratios are measured side by side.",
         "",
@@ -393,14 +422,14 @@ def render_report(command: str, info: dict, settings: dict, part1: list[CacheVsF
         rows = []
         for r in part1:
             rows.append((
-                r.length, r.batch, _s(r.cached_seconds), f"{r.cached_tokens_per_second:.0f}",
+                r.length, r.batch, len(r.cached_runs), _s(r.cached_seconds), f"{r.cached_tokens_per_second:.0f}",
                 _s(r.full_seconds), f"{r.full_tokens_per_second:.0f}",
                 "-" if r.full_direct_seconds is None else _s(r.full_direct_seconds),
                 f"**{r.speedup:.1f}x**",
                 "-" if r.tokens_match is None else ("yes" if r.tokens_match else "NO"),
             ))
         lines += [markdown_table(
-            ["L", "batch", "cached s", "cached tok/s", "full s (extrap.)", "full tok/s", "full s (direct)",
+            ["L", "batch", "runs", "cached s", "cached tok/s", "full s (extrap.)", "full tok/s", "full s (direct)",
              "speed-up", "same tokens"], rows), ""]
         last = part1[-1]
         lines += [f"Per-step cost at the sampled prefix lengths, L={last.length} (ms):", ""]
@@ -414,7 +443,8 @@ def render_report(command: str, info: dict, settings: dict, part1: list[CacheVsF
         quarter = max(1, round(part2.length / 4))
         ratio = part2.ratio(quarter)
         lines += [
-            f"### Wall time vs generated codes k (mel model, L={part2.length}, batch {part2.batch})",
+            f"### Wall time vs generated codes k (mel model, L={part2.length}, batch {part2.batch}, "
+            f"{part2.runs} run(s) per k)",
             "",
             "`AnytimeSampler.sample(n, [k])` with `Renderer` (decoder + Griffin-Lim) as decode; "
             "prior = its `generate_seconds`, render = its `decode_seconds`, total = wall of the call.",
@@ -445,7 +475,7 @@ def render_report(command: str, info: dict, settings: dict, part1: list[CacheVsF
                          f"{t.render_rtf:.3f}", e2e))
         audio = part3[0].audio_seconds
         lines += [
-            f"### Decode time and real-time factor (mel; batch of {audio:g} s of audio)",
+            f"### Decode time and real-time factor (mel; batch of {audio:g} s of audio, {part3[0].runs} run(s))",
             "",
             "RTF = seconds of compute / seconds of audio. End-to-end adds the prior time of the table above.",
             "",
@@ -468,6 +498,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="prefix lengths at which the full step is timed (default 8, --quick 4)")
     ap.add_argument("--direct-max", type=int, default=64,
                     help="also run full generate() end to end for L <= this (0: never)")
+    ap.add_argument("--part-seconds", type=float, default=45.0,
+                    help="stop repeating a measurement (one L of part 1, part 2, part 3) after this long; "
+                         "at least one repeat is always done")
+    ap.add_argument("--stat", default="min", choices=STATS, help="reduce repeats: min (best of N) or median")
     ap.add_argument("--quick", action="store_true", help="fewer repeats, positions and budgets")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: cache,budget,decode")
     ap.add_argument("--seed", type=int, default=0)
@@ -503,6 +537,10 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     info = machine_info(device)
+    warning = contention_note()
+    if warning:
+        log.warning(warning)
+        info["warning"] = warning
     started = time.perf_counter()
     prior_cfg, model_cfg, data_cfg = load_configs(args.override)
     num_codes = int(model_cfg["num_codes"])
@@ -515,7 +553,8 @@ def main(argv: list[str] | None = None) -> dict:
         for length in args.lengths:
             prior = make_prior(prior_cfg, num_codes, length, num_classes, device, args.seed)
             r = bench_cache_vs_full(prior, args.batch, args.repeats, args.positions,
-                                    direct=length <= args.direct_max, device=device, seed=args.seed)
+                                    direct=length <= args.direct_max, device=device, seed=args.seed,
+                                    max_seconds=args.part_seconds, stat=args.stat)
             part1.append(r)
             print(f"L={length:4d}  cached {r.cached_seconds:8.3f}s ({r.cached_tokens_per_second:8.0f} tok/s)  "
                   f"full {r.full_seconds:8.3f}s ({r.full_tokens_per_second:7.0f} tok/s)  speed-up {r.speedup:6.1f}x"
@@ -530,7 +569,8 @@ def main(argv: list[str] | None = None) -> dict:
         if "budget" not in args.skip:
             prior = make_prior(prior_cfg, autoencoder.num_codes, length, num_classes, device, args.seed)
             part2 = bench_budget_scaling(prior, renderer, args.batch, budget_grid(length, args.quick),
-                                         args.repeats, device, args.seed)
+                                         args.repeats, device, args.seed,
+                                         max_seconds=args.part_seconds, stat=args.stat)
             slope, intercept, r2 = part2.fit_total
             quarter = max(1, round(length / 4))
             print(f"cost vs k (L={length}): {slope * 1000:.1f} ms/code + {intercept:.3f}s, R^2={r2:.4f}; "
@@ -538,21 +578,23 @@ def main(argv: list[str] | None = None) -> dict:
                   flush=True)
         if "decode" not in args.skip:
             clip_seconds = num_samples(data_cfg) / int(data_cfg["sample_rate"])
-            part3 = bench_decode(autoencoder, renderer, args.batch, clip_seconds, args.repeats, device, args.seed)
+            part3 = bench_decode(autoencoder, renderer, args.batch, clip_seconds, args.repeats, device, args.seed,
+                                 max_seconds=args.part_seconds, stat=args.stat)
             for t in part3:
                 print(f"budget {t.budget:>3} (k={t.k:3d}): decoder {t.decoder_seconds:.3f}s RTF {t.decoder_rtf:.4f}; "
                       f"decoder+GL {t.render_seconds:.3f}s RTF {t.render_rtf:.3f}", flush=True)
 
     runtime = time.perf_counter() - started
     settings = {
-        "settings": f"batch {args.batch}, repeats {args.repeats}, full-step positions {args.positions}, "
-                    f"direct full run for L <= {args.direct_max}, seed {args.seed}"
+        "settings": f"batch {args.batch}, repeats {args.repeats} (capped at {args.part_seconds:g} s per measurement), "
+                    f"full-step positions {args.positions}, "
+                    f"direct full run for L <= {args.direct_max}, {args.stat} of repeats, seed {args.seed}"
                     + (", quick" if args.quick else "")
                     + (f", overrides {' '.join(args.override)}" if args.override else ""),
         "prior": f"d_model {prior_cfg['d_model']}, {prior_cfg['n_layers']} layers, {prior_cfg['n_heads']} heads, "
                  f"K={num_codes}, {num_classes} classes",
     }
-    report = render_report(command_line(argv), info, settings, part1, part2, part3, runtime, load_average())
+    report = render_report(command_line(argv), info, settings, part1, part2, part3, runtime, load_average(), args.stat)
     print()
     print(report)
     if args.write:

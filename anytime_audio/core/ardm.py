@@ -367,11 +367,10 @@ class ARDMPrior(nn.Module):
     def training_loss(self, batch, step: int = 0) -> tuple[torch.Tensor, dict]:
         """Trainer entry point: ``batch = (codes, labels)``; labels dropped 10% of
         the time so one model also samples unconditionally."""
+        from anytime_audio.core.prior import drop_labels
+
         codes, labels = batch
-        if labels is not None and self.class_emb is not None:
-            drop = torch.rand(labels.shape, device=labels.device) < 0.1
-            labels = torch.where(drop, torch.full_like(labels, -1), labels)
-        return self.loss(codes, labels if self.class_emb is not None else None)
+        return self.loss(codes, drop_labels(labels, self.class_emb is not None))
 
     @torch.no_grad()
     def bits_per_code(self, codes: torch.Tensor, labels: torch.Tensor | None = None,

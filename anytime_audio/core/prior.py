@@ -103,6 +103,16 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0
     return logits
 
 
+def drop_labels(labels: torch.Tensor | None, conditional: bool, p: float = 0.1) -> torch.Tensor | None:
+    """Training labels for a prior: None when unconditional, else labels with a
+    fraction ``p`` replaced by -1 ("no class"), so one model also samples
+    unconditionally."""
+    if labels is None or not conditional:
+        return None
+    drop = torch.rand(labels.shape, device=labels.device) < p
+    return torch.where(drop, torch.full_like(labels, -1), labels)
+
+
 class CodePrior(nn.Module):
     """Causal Transformer prior over ``L`` codes from a ``K``-entry codebook.
 
@@ -200,12 +210,9 @@ class CodePrior(nn.Module):
         return nll, {"loss": value, "bits_per_code": value / math.log(2)}
 
     def training_loss(self, batch, step: int = 0):
+        """Trainer entry point: ``batch = (codes, labels)``."""
         codes, labels = batch
-        if labels is not None and self.class_emb is not None:
-            # drop labels 10% of the time so the same model samples unconditionally
-            drop = torch.rand(labels.shape, device=labels.device) < 0.1
-            labels = torch.where(drop, torch.full_like(labels, -1), labels)
-        return self.loss(codes, labels if self.class_emb is not None else None)
+        return self.loss(codes, drop_labels(labels, self.class_emb is not None))
 
     @torch.no_grad()
     def bits_per_code(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
