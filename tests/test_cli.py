@@ -31,6 +31,7 @@ def experiment(tmp_path_factory):
                  "data.num_classes=3", "model.truncation=none", *TINY_AE]) == 0
     assert main(["dump-codes", f"exp_dir={exp}"]) == 0
     assert main(["train-prior", f"exp_dir={exp}", *TINY_PRIOR]) == 0
+    assert main(["train-prior", f"exp_dir={exp}", "prior=ardm", *TINY_PRIOR]) == 0
     return exp, data
 
 
@@ -67,6 +68,18 @@ def test_sample_writes_wavs_at_every_budget(experiment):
     assert {m["codes_used"] for m in manifest if m["budget"] == "0.25"} == {2}
 
 
+def test_ardm_sampling_with_a_step_budget(experiment):
+    exp, _ = experiment
+    bits = json.loads((exp / "prior_ardm" / "bits.json").read_text())
+    assert set(bits["bits_vs_steps"]) == {"dp", "even"} and "8" in bits["bits_vs_steps"]["dp"]
+    assert main(["sample", f"exp_dir={exp}", "prior=ardm", "budgets=[0.5,1.0]", "n=2", "steps=2"]) == 0
+    manifest = [json.loads(l) for l in (exp / "samples_ardm_steps2" / "manifest.jsonl").read_text().splitlines()]
+    assert {(m["codes_used"], m["steps"]) for m in manifest} == {(4, 2), (8, 2)}
+    assert len(list((exp / "samples_ardm_steps2" / "0.5").glob("*.wav"))) == 2
+    assert main(["sample", f"exp_dir={exp}", "prior=ardm", "budgets=[1.0]", "n=2", "steps=auto"]) == 0
+    assert main(["sample", f"exp_dir={exp}", "prior=ardm", "budgets=[0.5]", "n=1", "steps=9"]) == 1
+
+
 def test_bad_options_fail_clearly(experiment, capsys):
     exp, _ = experiment
     assert main(["sample", f"exp_dir={exp}", "budgets=[2.5]", "n=1"]) == 1
@@ -87,6 +100,9 @@ def test_evaluate_writes_report(experiment):
     gen = metrics["generation"]["transformer"]["0.5"]
     assert gen["frechet_distance"] >= 0 and 0 <= gen["accuracy"] <= 1
     assert metrics["cost"]["transformer"]["1.0"]["network_calls"] == 8
+    assert metrics["cost"]["ardm"]["0.5"]["network_calls"] == 4
+    ardm = metrics["ardm_steps"]["schedules"]
+    assert set(ardm) == {"dp", "even"} and ardm["dp"]["0.25"]["steps"] == 2
     assert (exp / "report.md").read_text().count("|") > 20
     assert (exp / "budget_curve.png").stat().st_size > 1000
 

@@ -56,11 +56,11 @@ class MelToWave(nn.Module):
     def __init__(self, logmel: LogMel, n_iter: int = 32, num_samples: int | None = None) -> None:
         super().__init__()
         self.num_samples = num_samples
-        n_stft = logmel.n_fft // 2 + 1
-        self.inverse_mel = torchaudio.transforms.InverseMelScale(
-            n_stft=n_stft, n_mels=logmel.n_mels, sample_rate=logmel.sample_rate,
-            f_min=logmel.mel.f_min, f_max=logmel.mel.f_max, norm="slaney", mel_scale="slaney",
-        )
+        # The mel filterbank's pseudo-inverse, computed once: torchaudio's
+        # InverseMelScale solves a least-squares problem on every call, which
+        # costs more than Griffin-Lim itself and is the same for every budget.
+        filterbank = logmel.mel.mel_scale.fb  # [n_freqs, n_mels]
+        self.register_buffer("inverse_filterbank", torch.linalg.pinv(filterbank.double()).float(), persistent=False)
         self.griffin_lim = torchaudio.transforms.GriffinLim(
             n_fft=logmel.n_fft, hop_length=logmel.hop_length, power=1.0, n_iter=n_iter,
             rand_init=False,
@@ -68,8 +68,8 @@ class MelToWave(nn.Module):
 
     @torch.no_grad()
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
-        mel = torch.exp(log_mel.float())
-        linear = self.inverse_mel(mel).clamp_min(0.0)
+        mel = torch.exp(log_mel.float())  # [B, n_mels, frames]
+        linear = torch.einsum("mf,bmt->bft", self.inverse_filterbank, mel).clamp_min(0.0)
         wave = self.griffin_lim(linear)
         if self.num_samples is not None:
             if wave.shape[-1] >= self.num_samples:

@@ -22,6 +22,12 @@ import torch
 from anytime_audio.core.budget import Budget, parse_budget
 
 
+def _synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work so wall-clock timings include it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 @dataclass
 class AnytimeResult:
     """Samples at one budget."""
@@ -57,16 +63,24 @@ class AnytimeSampler:
         self._decode_estimate: dict[int, float] = {}
 
     def _timed_decode(self, codes: torch.Tensor, k: int):
+        _synchronize(codes.device)
         start = time.perf_counter()
         out = self.decode(codes, k)
+        _synchronize(codes.device)
         seconds = time.perf_counter() - start
         self._decode_estimate[codes.shape[0]] = seconds
         return out, seconds
 
     def estimate_decode_seconds(self, n: int, device) -> float:
-        """Time one decode of ``n`` examples (cached), to reserve it under a deadline."""
+        """Time one decode of ``n`` examples (cached), to reserve it under a deadline.
+
+        The first call of a decoder can be far slower than later ones (lazy
+        initialisation, allocator warm-up), so the estimate is a second call's time.
+        """
         if n not in self._decode_estimate:
-            self._timed_decode(torch.zeros(n, self.length, dtype=torch.long, device=device), 1)
+            dummy = torch.zeros(n, self.length, dtype=torch.long, device=device)
+            self._timed_decode(dummy, 1)
+            self._timed_decode(dummy, 1)
         return self._decode_estimate[n]
 
     @torch.no_grad()
@@ -94,6 +108,7 @@ class AnytimeSampler:
         for token in self.prior.generate(n, max_k, labels, **sampling):
             codes[:, k] = token
             k += 1
+            _synchronize(device)
             wall = time.perf_counter() - start
             for i, target in targets.items():
                 if target == k:

@@ -239,7 +239,12 @@ class CodePrior(nn.Module):
         """Reference next-code logits ``[B, K]`` by recomputing the whole prefix."""
         n = prefix.shape[0]
         padded = torch.cat([prefix, torch.zeros(n, 1, dtype=torch.long, device=prefix.device)], 1)
-        return self(padded, labels)[:, -1]
+        was_training = self.training
+        self.eval()
+        try:
+            return self(padded, labels)[:, -1]
+        finally:
+            self.train(was_training)
 
     @torch.no_grad()
     def generate(

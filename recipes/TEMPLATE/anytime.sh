@@ -54,6 +54,13 @@ cli=                    # How to call the CLI. Empty: the console script `anytim
                         # PATH). "python": `$python -m anytime_audio.cli`. Anything else
                         # is used as the command itself (split on spaces).
 python=python3          # Python interpreter for --cli python and the recipes' local/*.py.
+# The repository's virtual environment (made by tools/setup.sh) is used when no
+# environment is active, so the recipes also run without activating it.
+_repo_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.venv"
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -x "$_repo_venv/bin/python" ]; then
+  python="$_repo_venv/bin/python"
+  export PATH="$_repo_venv/bin:$PATH"
+fi
 dry_run=false           # true: log the commands without running them (no markers written).
 # ---------------------------- end of options ---------------------------------
 
