@@ -143,17 +143,7 @@ def load_metrics(path: str | os.PathLike) -> dict:
     return d
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+from anytime_audio.core.checkpoint import atomic_write_bytes as _atomic_write_bytes  # noqa: E402
 
 
 def _sorted_fractions(fractions: Mapping[str, Any]) -> list[str]:

@@ -34,7 +34,7 @@ stop_stage=100          # Last stage to run.
 data_dir=               # Manifest folder: {train,valid,test}.jsonl + labels.json (required).
 data_config=            # Hydra data group, configs/data/<name>.yaml (required).
 exp=                    # Experiment folder (required). Ordered model in $exp/ordered,
-                        # unordered baseline in $exp/unordered, classifier under $exp.
+                        # unordered baseline in $exp/unordered, classifier in $exp/ordered/classifier.
 model=mel               # Hydra model group: mel | wave (audio sets), image (image sets).
 config=default          # Experiment preset configs/experiment/<name>.yaml: default | fast.
 baseline=true           # Stage 3: also train the unordered twin (model.truncation=none).
@@ -44,7 +44,7 @@ budgets="[0.125,0.25,0.5,1.0]"  # Stage 6 code budgets: fractions (0.25), percen
                         # (25%), code counts (64) or deadlines (150ms), as a Hydra list.
 num_samples=16          # Stage 6: samples drawn per prior (each decoded at every budget).
 extra_overrides=        # Extra Hydra overrides added to EVERY CLI call (space separated,
-                        # e.g. "train.device=cuda train.max_steps=2000").
+                        # e.g. "device=cuda train.steps=2000").
 ae_overrides=           # Extra Hydra overrides for the autoencoder stages 2-3 only.
 prior_overrides=        # Extra Hydra overrides for stage 5 only.
 sample_overrides=       # Extra Hydra overrides for stage 6 only.

@@ -1,6 +1,6 @@
 """Helpers shared by the recipes' ``local/prepare_<set>.py`` scripts.
 
-Every corpus recipe writes the same thing (see .notes/CONVENTIONS.md):
+Every corpus recipe writes the same thing (format in anytime_audio/manifest.py):
 ``<output_dir>/{train,valid,test}.jsonl`` (one JSON object per line) and
 ``<output_dir>/labels.json`` (label names, index = label id). This module holds
 what they share: atomic manifest and PNG writes, deterministic splits,
@@ -48,15 +48,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 # ----------------------------------------------------------------------- writes
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+from anytime_audio.core.checkpoint import atomic_write_bytes as _atomic_write_bytes  # noqa: E402
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
