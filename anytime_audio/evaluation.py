@@ -212,7 +212,8 @@ def run_evaluation(cfg: DictConfig) -> dict:
         metrics["reconstruction"]["unordered"] = reconstruction_curve(cfg, baseline, fractions, device)
     model = load_autoencoder(cfg, device)
     classifier, classifier_acc = load_classifier(cfg, device)
-    ref = reference_features(cfg, classifier, device, int(cfg.eval.num_test)) if classifier is not None else None
+    # Fréchet statistics of the whole test split: the reference should not shrink with num_test
+    ref = reference_features(cfg, classifier, device, 10**9) if classifier is not None else None
     extra_sections = {}
     if classifier is not None:
         metrics["classifier_valid_accuracy"] = classifier_acc
