@@ -94,7 +94,7 @@ def test_evaluate_writes_report(experiment):
     assert main(["evaluate", f"exp_dir={exp}", *TINY_EVAL]) == 0
     metrics = json.loads((exp / "metrics.json").read_text())
     recon = metrics["reconstruction"]
-    assert set(recon) == {"ordered", "unordered"}
+    assert set(recon) == {"ordered", "unordered", "vocoder_on_input"}
     assert set(recon["ordered"]) == {"0.125", "0.25", "0.5", "1.0"}
     assert {"mse", "mel_distance", "si_sdr", "stft_distance"} <= set(recon["ordered"]["1.0"])
     gen = metrics["generation"]["transformer"]["0.5"]
