@@ -5,8 +5,9 @@ Every corpus recipe writes the same thing (format in anytime_audio/manifest.py):
 ``<output_dir>/labels.json`` (label names, index = label id). This module holds
 what they share: atomic manifest and PNG writes, deterministic splits,
 report-and-skip bookkeeping for bad files, a process pool with a progress
-bar, and download/extract helpers (used by the real ``download_<set>``
-functions only; tests never download).
+bar, download/extract helpers (used by the real ``download_<set>``
+functions only; tests never download) and the common command line
+(:func:`corpus_parser`, :func:`run_cli`).
 
 The scripts import it with ``sys.path.insert(0, <recipes>/TEMPLATE/pyscripts)``
 so a recipe runs from a plain checkout; nothing here is part of the installed
@@ -15,6 +16,7 @@ package.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
@@ -87,11 +89,14 @@ def write_manifests(
     output_dir: str | os.PathLike,
     splits: dict[str, list[dict]],
     label_names: Sequence[str],
+    report: SkipReport | None = None,
 ) -> dict[str, int]:
     """Write ``{train,valid,test}.jsonl`` and ``labels.json``; return the sizes.
 
     Records are sorted by ``id`` so reruns give identical files. Every split
     file is written even when empty (with a warning), so the layout is fixed.
+    With ``report``, its :meth:`SkipReport.summary` is logged and written to
+    ``output_dir`` afterwards (the usual last step of a ``prepare_<set>``).
     """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,6 +116,8 @@ def write_manifests(
     write_json(out / "labels.json", list(label_names))
     log.info("wrote %s: %s, %d labels", out, ", ".join(f"{k}={v}" for k, v in sizes.items()),
              len(label_names))
+    if report is not None:
+        report.summary(out)
     return sizes
 
 
@@ -263,6 +270,18 @@ def crop_segments(audio: np.ndarray, sample_rate: int, seconds: float,
     return [audio[i * seg:(i + 1) * seg] for i in range(n)]
 
 
+def probe_audio(path: str) -> tuple[str, float | None, int | None, str | None]:
+    """Worker that decodes one file: ``(path, duration, sample_rate, None)``,
+    or ``(path, None, None, reason)`` when it is unreadable (never raises)."""
+    from anytime_audio.audio.io import AudioFileError, load_audio
+
+    try:
+        audio, sr = load_audio(path)
+    except AudioFileError as e:
+        return path, None, None, e.reason
+    return path, len(audio) / sr, sr, None
+
+
 def segment_job(job: tuple[str, str, int, float, int, float]
                 ) -> tuple[str, list[tuple[str, float]] | None, str | None]:
     """Worker for the speech corpora: load ``src`` (resampled to
@@ -361,3 +380,49 @@ def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> Path
 
 def remove_tree(path: str | os.PathLike) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+# -------------------------------------------------------------- command line
+def corpus_parser(
+    description: str,
+    prepare_help: str,
+    fetch_help: str | None = None,
+    fetch_cmd: str = "download",
+    corpus_dir_help: str | None = None,
+    corpus_dir_default: str | None = None,
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser | None, argparse.ArgumentParser]:
+    """The command line every ``prepare_<set>.py`` shares, built in one place.
+
+    Returns ``(parser, fetch, prepare)``: ``fetch`` is the ``download`` (or
+    ``fetch_cmd``) subcommand with ``--target-dir``, ``prepare`` the
+    ``prepare`` subcommand with ``--corpus-dir`` and ``--output-dir``; the
+    caller adds its own options to them (they are listed after these) and
+    hands the parser to :func:`run_cli`. Without ``fetch_help`` there is no
+    fetch subcommand (``fetch`` is None) and no ``--corpus-dir`` either: the
+    data ships in a package. ``--corpus-dir`` is required unless
+    ``corpus_dir_default`` is given. The run.sh scripts call these commands,
+    so the options must stay as they are.
+    """
+    ap = argparse.ArgumentParser(description=description,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    fetch = None
+    if fetch_help is not None:
+        fetch = sub.add_parser(fetch_cmd, help=fetch_help)
+        fetch.add_argument("--target-dir", required=True)
+    prepare = sub.add_parser("prepare", help=prepare_help)
+    if fetch is not None:
+        if corpus_dir_default is None:
+            prepare.add_argument("--corpus-dir", required=True, help=corpus_dir_help)
+        else:
+            prepare.add_argument("--corpus-dir", default=corpus_dir_default, help=corpus_dir_help)
+    prepare.add_argument("--output-dir", required=True)
+    return ap, fetch, prepare
+
+
+def run_cli(parser: argparse.ArgumentParser, argv: list[str] | None,
+            **commands: Callable[[argparse.Namespace], object]) -> None:
+    """Parse ``argv``, set up logging and run ``commands[<subcommand>](args)``."""
+    args = parser.parse_args(argv)
+    setup_logging()
+    commands[args.cmd](args)

@@ -23,7 +23,6 @@ confirmation pages), in which case it says so and you download them by hand.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -132,30 +131,20 @@ def prepare_celeba(corpus_dir: str | Path, output_dir: str | Path, crop_size: in
         report.ok()
         splits[split].append({"id": Path(name).stem, "path": rc.manifest_path(job[1], out),
                               "label": None, "label_name": None})
-    sizes = rc.write_manifests(out, splits, [])
-    report.summary(out)
-    return sizes
+    return rc.write_manifests(out, splits, [], report)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("download", help="download CelebA (aligned) from Google Drive")
-    d.add_argument("--target-dir", required=True)
-    p = sub.add_parser("prepare", help="write PNGs and manifests")
-    p.add_argument("--corpus-dir", required=True)
-    p.add_argument("--output-dir", required=True)
+    ap, _, p = rc.corpus_parser(__doc__, "write PNGs and manifests",
+                                fetch_help="download CelebA (aligned) from Google Drive")
     p.add_argument("--crop-size", type=int, default=140)
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--max-per-split", type=int, default=0)
     p.add_argument("--nj", type=int, default=1)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "download":
-        print(download_celeba(args.target_dir))
-    else:
-        prepare_celeba(args.corpus_dir, args.output_dir, crop_size=args.crop_size,
-                       image_size=args.image_size, max_per_split=args.max_per_split, nj=args.nj)
+    rc.run_cli(ap, argv, download=lambda a: print(download_celeba(a.target_dir)),
+               prepare=lambda a: prepare_celeba(a.corpus_dir, a.output_dir, crop_size=a.crop_size,
+                                                image_size=a.image_size,
+                                                max_per_split=a.max_per_split, nj=a.nj))
 
 
 if __name__ == "__main__":

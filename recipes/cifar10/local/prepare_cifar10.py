@@ -24,7 +24,6 @@ and skipped, not fatal.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import pickle
 import sys
@@ -141,28 +140,18 @@ def prepare_cifar10(corpus_dir: str | Path, output_dir: str | Path, valid_size: 
             recs.append({"id": rid, "path": rc.manifest_path(path, out), "label": int(lab),
                          "label_name": label_names[int(lab)]})
         splits[split] = recs
-    sizes = rc.write_manifests(out, splits, label_names)
-    report.summary(out)
-    return sizes
+    return rc.write_manifests(out, splits, label_names, report)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("download", help="download CIFAR-10 (python version)")
-    d.add_argument("--target-dir", required=True)
-    p = sub.add_parser("prepare", help="write PNGs and manifests")
-    p.add_argument("--corpus-dir", required=True, help="the cifar-10-batches-py folder")
-    p.add_argument("--output-dir", required=True)
+    ap, _, p = rc.corpus_parser(__doc__, "write PNGs and manifests",
+                                fetch_help="download CIFAR-10 (python version)",
+                                corpus_dir_help="the cifar-10-batches-py folder")
     p.add_argument("--valid-size", type=int, default=5000)
     p.add_argument("--max-per-split", type=int, default=0)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "download":
-        print(download_cifar10(args.target_dir))
-    else:
-        prepare_cifar10(args.corpus_dir, args.output_dir, valid_size=args.valid_size,
-                        max_per_split=args.max_per_split)
+    rc.run_cli(ap, argv, download=lambda a: print(download_cifar10(a.target_dir)),
+               prepare=lambda a: prepare_cifar10(a.corpus_dir, a.output_dir, valid_size=a.valid_size,
+                                                 max_per_split=a.max_per_split))
 
 
 if __name__ == "__main__":

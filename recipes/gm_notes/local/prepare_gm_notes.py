@@ -29,7 +29,6 @@ resumes), stage 1 validates the WAVs and writes the manifests
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import struct
@@ -45,7 +44,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "TEMPLATE" / "pyscripts"))
 import recipe_common as rc  # noqa: E402
 
-from anytime_audio.audio.io import AudioFileError, load_audio, write_wav  # noqa: E402
+from anytime_audio.audio.io import write_wav  # noqa: E402
 
 log = logging.getLogger("recipes.gm_notes")
 
@@ -183,14 +182,6 @@ def render_gm_notes(
     return target
 
 
-def _probe(path: str) -> tuple[str, float | None, int | None, str | None]:
-    try:
-        audio, sr = load_audio(path)
-    except AudioFileError as e:
-        return path, None, None, e.reason
-    return path, len(audio) / sr, sr, None
-
-
 def prepare_gm_notes(
     corpus_dir: str | Path,
     output_dir: str | Path,
@@ -229,7 +220,7 @@ def prepare_gm_notes(
     splits: dict[str, list[dict]] = {s: [] for s in rc.SPLITS}
     paths = [str(corpus / n["path"]) for n in notes]
     for n, split, (path, duration, sr, err) in zip(notes, split_of,
-                                                   rc.parallel_map(_probe, paths, nj, "gm_notes")):
+                                                   rc.parallel_map(rc.probe_audio, paths, nj, "gm_notes")):
         if err is not None:
             report.skip(n["path"], err)
             continue
@@ -247,9 +238,7 @@ def prepare_gm_notes(
             "program": int(n["program"]),
             "velocity": int(n["velocity"]),
         })
-    sizes = rc.write_manifests(out, splits, list(FAMILIES))
-    report.summary(out)
-    return sizes
+    return rc.write_manifests(out, splits, list(FAMILIES), report)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -268,10 +257,8 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("render", help="render the notes with fluidsynth")
-    r.add_argument("--target-dir", required=True)
+    ap, r, p = rc.corpus_parser(__doc__, "write the manifests", fetch_cmd="render",
+                                fetch_help="render the notes with fluidsynth")
     r.add_argument("--programs", default="0-111", help='GM programs, e.g. "0-111" or "0,24,40"')
     r.add_argument("--pitches", default=",".join(map(str, DEFAULT_PITCHES)), help="MIDI pitches")
     r.add_argument("--velocity", type=int, default=100)
@@ -280,22 +267,18 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--note-seconds", type=float, default=3.0)
     r.add_argument("--soundfont", default=DEFAULT_SOUNDFONT)
     r.add_argument("--nj", type=int, default=2, help="parallel fluidsynth processes")
-    p = sub.add_parser("prepare", help="write the manifests")
-    p.add_argument("--corpus-dir", required=True)
-    p.add_argument("--output-dir", required=True)
     p.add_argument("--split-by", default="program", choices=["program", "note"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=1)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "render":
-        render_gm_notes(args.target_dir, programs=_int_list(args.programs),
-                        pitches=_int_list(args.pitches), velocity=args.velocity,
-                        sample_rate=args.sample_rate, seconds=args.seconds,
-                        note_seconds=args.note_seconds, soundfont=args.soundfont, nj=args.nj)
-    else:
-        prepare_gm_notes(args.corpus_dir, args.output_dir, split_by=args.split_by, seed=args.seed,
-                         nj=args.nj)
+    rc.run_cli(
+        ap, argv,
+        render=lambda a: render_gm_notes(a.target_dir, programs=_int_list(a.programs),
+                                         pitches=_int_list(a.pitches), velocity=a.velocity,
+                                         sample_rate=a.sample_rate, seconds=a.seconds,
+                                         note_seconds=a.note_seconds, soundfont=a.soundfont,
+                                         nj=a.nj),
+        prepare=lambda a: prepare_gm_notes(a.corpus_dir, a.output_dir, split_by=a.split_by,
+                                           seed=a.seed, nj=a.nj))
 
 
 if __name__ == "__main__":

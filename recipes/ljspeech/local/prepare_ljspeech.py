@@ -19,7 +19,6 @@ one speaker, so labels are null and ``labels.json`` is empty.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -105,33 +104,24 @@ def prepare_ljspeech(
                 "speaker": "LJ",
                 "text": text_of[utt],
             })
-    sizes = rc.write_manifests(out, splits, [])
-    report.summary(out)
-    return sizes
+    return rc.write_manifests(out, splits, [], report)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("download", help="download LJSpeech 1.1")
-    d.add_argument("--target-dir", required=True)
-    p = sub.add_parser("prepare", help="write clips and manifests")
-    p.add_argument("--corpus-dir", required=True, help="the LJSpeech-1.1 folder")
-    p.add_argument("--output-dir", required=True)
+    ap, _, p = rc.corpus_parser(__doc__, "write clips and manifests",
+                                fetch_help="download LJSpeech 1.1",
+                                corpus_dir_help="the LJSpeech-1.1 folder")
     p.add_argument("--sample-rate", type=int, default=16000)
     p.add_argument("--segment-seconds", type=float, default=2.0)
     p.add_argument("--max-segments", type=int, default=2, help="per utterance; 0 = all")
     p.add_argument("--min-seconds", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=1)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "download":
-        print(download_ljspeech(args.target_dir))
-    else:
-        prepare_ljspeech(args.corpus_dir, args.output_dir, sample_rate=args.sample_rate,
-                         segment_seconds=args.segment_seconds, max_segments=args.max_segments,
-                         min_seconds=args.min_seconds, seed=args.seed, nj=args.nj)
+    rc.run_cli(ap, argv, download=lambda a: print(download_ljspeech(a.target_dir)),
+               prepare=lambda a: prepare_ljspeech(
+                   a.corpus_dir, a.output_dir, sample_rate=a.sample_rate,
+                   segment_seconds=a.segment_seconds, max_segments=a.max_segments,
+                   min_seconds=a.min_seconds, seed=a.seed, nj=a.nj))
 
 
 if __name__ == "__main__":

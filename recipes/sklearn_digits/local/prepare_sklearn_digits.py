@@ -12,7 +12,6 @@ every machine. label = digit, labels.json = ["0", ..., "9"].
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -58,15 +57,11 @@ def prepare_sklearn_digits(output_dir: str | Path, image_size: int = 8,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("prepare", help="write PNGs and manifests")
-    p.add_argument("--output-dir", required=True)
+    ap, _, p = rc.corpus_parser(__doc__, "write PNGs and manifests")
     p.add_argument("--image-size", type=int, default=8, help="8 (native) or a multiple of 8")
     p.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    prepare_sklearn_digits(args.output_dir, image_size=args.image_size, seed=args.seed)
+    rc.run_cli(ap, argv, prepare=lambda a: prepare_sklearn_digits(
+        a.output_dir, image_size=a.image_size, seed=a.seed))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ is by utterance within each speaker (a classifier must see every speaker).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -125,19 +124,13 @@ def prepare_vctk(
             "speaker": spk,
             "text": text,
         })
-    sizes = rc.write_manifests(out, splits, label_names)
-    report.summary(out)
-    return sizes
+    return rc.write_manifests(out, splits, label_names, report)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("download", help="download VCTK 0.92")
-    d.add_argument("--target-dir", required=True)
-    p = sub.add_parser("prepare", help="write clips and manifests")
-    p.add_argument("--corpus-dir", required=True, help="the VCTK-Corpus-0.92 folder")
-    p.add_argument("--output-dir", required=True)
+    ap, _, p = rc.corpus_parser(__doc__, "write clips and manifests",
+                                fetch_help="download VCTK 0.92",
+                                corpus_dir_help="the VCTK-Corpus-0.92 folder")
     p.add_argument("--sample-rate", type=int, default=16000)
     p.add_argument("--segment-seconds", type=float, default=2.0)
     p.add_argument("--max-segments", type=int, default=2, help="per utterance; 0 = all")
@@ -146,15 +139,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--speaker-labels", default="false", choices=["true", "false"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=1)
-    args = ap.parse_args(argv)
-    rc.setup_logging()
-    if args.cmd == "download":
-        print(download_vctk(args.target_dir))
-    else:
-        prepare_vctk(args.corpus_dir, args.output_dir, sample_rate=args.sample_rate,
-                     segment_seconds=args.segment_seconds, max_segments=args.max_segments,
-                     min_seconds=args.min_seconds, mic=args.mic,
-                     speaker_labels=args.speaker_labels == "true", seed=args.seed, nj=args.nj)
+    rc.run_cli(ap, argv, download=lambda a: print(download_vctk(a.target_dir)),
+               prepare=lambda a: prepare_vctk(
+                   a.corpus_dir, a.output_dir, sample_rate=a.sample_rate,
+                   segment_seconds=a.segment_seconds, max_segments=a.max_segments,
+                   min_seconds=a.min_seconds, mic=a.mic,
+                   speaker_labels=a.speaker_labels == "true", seed=a.seed, nj=a.nj))
 
 
 if __name__ == "__main__":
