@@ -15,7 +15,6 @@ Experiment folder layout (``exp_dir``)::
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time

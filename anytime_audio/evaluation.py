@@ -29,12 +29,11 @@ import logging
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from anytime_audio.builders import Renderer, build_dataset
-from anytime_audio.commands import CodeDataset, generate, load_autoencoder, load_prior, saved_config
+from anytime_audio.commands import generate, load_autoencoder, load_prior, saved_config
 from anytime_audio.core.checkpoint import load_checkpoint, save_checkpoint
 from anytime_audio.core.device import pick_device
 from anytime_audio.core.trainer import iterate_batches
@@ -171,7 +170,8 @@ def reference_features(cfg, classifier, device, limit: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generation_curve(cfg, prior_name: str, model, classifier, ref_feats, fractions, device, steps=None) -> tuple[dict, dict]:
+def generation_curve(cfg, prior_name: str, model, classifier, ref_feats, fractions, device, steps=None,
+                     prior=None) -> tuple[dict, dict]:
     """Generation and cost metrics at each fraction for one prior."""
     from anytime_audio.eval.classifier import classifier_scores
     from anytime_audio.eval.frechet import frechet_distance
@@ -182,7 +182,7 @@ def generation_curve(cfg, prior_name: str, model, classifier, ref_feats, fractio
     sub.sample.budgets = [float(f) for f in fractions]
     sub.sample.label = None
     sub.sample.steps = steps
-    prior = load_prior(sub, device, prior_name)
+    prior = prior if prior is not None else load_prior(sub, device, prior_name)
     n = int(cfg.eval.num_generated)
     to_space = _classifier_space(cfg) if sub.model.family != "mel" else (lambda x: x)
     results = generate(sub, prior, model.decode, model.code_length, n, device, progress=False)
@@ -271,7 +271,7 @@ def ardm_step_metrics(cfg, model, classifier, ref, device, bits: dict) -> dict:
             row["bits_per_code"] = measured
             if classifier is not None:
                 sub.sample.schedule = schedule
-                gen, cost = generation_curve(sub, "ardm", model, classifier, ref, [1.0], device, steps=steps)
+                gen, cost = generation_curve(sub, "ardm", model, classifier, ref, [1.0], device, steps=steps, prior=prior)
                 row.update(gen.get("1.0", {}))
                 row["seconds_per_sample"] = cost["1.0"]["seconds_per_sample"]
             rows[fraction_key(f)] = row
