@@ -114,7 +114,7 @@ class Renderer(nn.Module):
         if self.family == "mel":
             from anytime_audio.audio.features import MelToWave
 
-            self.vocoder = MelToWave(autoencoder.frontend, int(model_cfg.get("griffin_lim_iters", 32)), num_samples(data_cfg))
+            self.vocoder = MelToWave(autoencoder.frontend, int(model_cfg.get("griffin_lim_iters", 8)), num_samples(data_cfg))
 
     @torch.no_grad()
     def forward(self, codes: torch.Tensor, k) -> torch.Tensor:
@@ -137,5 +137,6 @@ def build_prior(prior_cfg, num_codes: int, length: int, num_classes: int):
     if name == "ardm":
         from anytime_audio.core.ardm import ARDMPrior
 
-        return ARDMPrior(**common, truncation=prior_cfg.get("truncation", "uniform"))
+        return ARDMPrior(**common, truncation=prior_cfg.get("truncation", "uniform"),
+                         full_code_prob=float(prior_cfg.get("full_code_prob", 0.0)))
     raise ValueError(f"unknown prior {name!r}; choose transformer or ardm")

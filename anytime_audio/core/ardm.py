@@ -24,7 +24,8 @@ context confined to a short prefix).
 
 Training (per example): draw ``k`` from the truncation distribution
 (``uniform`` over ``1..L`` like the autoencoder, ``none`` = always ``L``, or
-``geometric``), draw ``t`` uniformly in ``0..k-1`` (0-based: ``t`` positions
+``geometric``, each optionally mixed with a point mass ``full_code_prob`` at
+``k = L``), draw ``t`` uniformly in ``0..k-1`` (0-based: ``t`` positions
 already known), a random order of the first ``k`` positions, keep the first
 ``t`` of that order, mask the other ``k - t``.  The ELBO term is
 ``k / (k - t) * sum_{masked} -log p``; this is the paper's ``D / (D - t + 1)``
@@ -86,13 +87,19 @@ class ARDMPrior(nn.Module):
             ``"uniform"`` over ``1..L``, ``"none"`` (always ``L``) or
             ``"geometric"`` (``P(k) ∝ (1-p)^(k-1)``, truncated at ``L``).
         geometric_p: ``p`` of the geometric truncation.
+        full_code_prob: extra probability of training on the whole sequence
+            (``k = L``).  Position ``i`` is only ever predicted when ``k > i``,
+            so under pure uniform truncation the last codes are trained
+            ``1/L`` as often as the first; the point mass evens that out
+            (the autoencoder's ``full_code_prob`` plays the same role).
         tracker_decay: EMA decay of the per-step loss trackers.
     """
 
     def __init__(self, num_codes: int, length: int, num_classes: int = 0,
                  d_model: int = 256, n_layers: int = 4, n_heads: int = 4,
                  dropout: float = 0.0, truncation: str = "uniform",
-                 geometric_p: float = 0.05, tracker_decay: float = 0.99) -> None:
+                 geometric_p: float = 0.05, full_code_prob: float = 0.0,
+                 tracker_decay: float = 0.99) -> None:
         super().__init__()
         if num_codes < 1 or length < 1:
             raise ValueError(f"num_codes and length must be >= 1, got {num_codes}, {length}")
@@ -100,11 +107,14 @@ class ARDMPrior(nn.Module):
             raise ValueError(f"truncation must be one of {_TRUNCATIONS}, got {truncation!r}")
         if truncation == "geometric" and not 0.0 < geometric_p <= 1.0:
             raise ValueError(f"geometric_p must be in (0, 1], got {geometric_p}")
+        if not 0.0 <= full_code_prob <= 1.0:
+            raise ValueError(f"full_code_prob must be in [0, 1], got {full_code_prob}")
         self._config = dict(num_codes=int(num_codes), length=int(length),
                             num_classes=int(num_classes), d_model=int(d_model),
                             n_layers=int(n_layers), n_heads=int(n_heads),
                             dropout=float(dropout), truncation=str(truncation),
                             geometric_p=float(geometric_p),
+                            full_code_prob=float(full_code_prob),
                             tracker_decay=float(tracker_decay))
         self.num_codes = int(num_codes)
         self.length = int(length)
@@ -135,7 +145,9 @@ class ARDMPrior(nn.Module):
             probs = (ks == self.length).double()
         else:
             probs = (1.0 - geometric_p) ** (ks - 1)
-        self.register_buffer("k_probs", (probs / probs.sum()).float(), persistent=False)
+        probs = (1.0 - full_code_prob) * probs / probs.sum()
+        probs[-1] += full_code_prob
+        self.register_buffer("k_probs", probs.float(), persistent=False)
 
         self.step_tracker = StepLossTracker(self.length, tracker_decay)
         self.prefix_tracker = StepLossTracker(self.length, tracker_decay)

@@ -113,6 +113,19 @@ def test_config_rebuild_and_state_dict():
     np.testing.assert_allclose(m2.step_components(5), m.step_components(5))
 
 
+def test_full_code_prob_adds_mass_at_full_length():
+    plain, mixed = tiny(), tiny(full_code_prob=0.5)
+    assert torch.allclose(plain.k_probs, torch.full((8,), 1 / 8))
+    assert mixed.k_probs.sum().item() == pytest.approx(1.0)
+    assert mixed.k_probs[-1].item() == pytest.approx(0.5 + 0.5 / 8)
+    assert torch.allclose(mixed.k_probs[:-1], torch.full((7,), 0.5 / 8))
+    torch.manual_seed(0)
+    _, stats = mixed.loss(torch.randint(0, 5, (2000, 8)))
+    assert stats["mean_k"] == pytest.approx(0.5 * 8 + 0.5 * 4.5, abs=0.15)
+    with pytest.raises(ValueError, match="full_code_prob"):
+        tiny(full_code_prob=1.5)
+
+
 @pytest.mark.parametrize("k", [8, 5, 1])
 def test_sample_makes_exactly_steps_calls(k):
     torch.manual_seed(0)
