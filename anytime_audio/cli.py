@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from anytime_audio import commands
 
     handler = getattr(commands, command.replace("-", "_"))
-    explicit = {r.split("=", 1)[0].lstrip("+~").split(".")[0] for r in rest}
+    explicit = {r.split("=", 1)[0].lstrip("+~") for r in rest}  # dotted keys given by the user
     try:
         handler(cfg, explicit)
     except (FileNotFoundError, ValueError) as e:

@@ -64,13 +64,32 @@ def saved_config(exp_dir: Path) -> DictConfig:
     return OmegaConf.load(path)
 
 
+# Model keys that only change how codes are rendered, not the trained network:
+# they may be overridden after training (e.g. ``model.griffin_lim_iters=32``).
+RENDER_KEYS = ("griffin_lim_iters",)
+
+
 def with_saved(cfg: DictConfig, explicit: set[str]) -> DictConfig:
-    """Take data/model sections from the experiment's saved config unless overridden."""
+    """Take data/model sections from the experiment's saved config unless overridden.
+
+    ``explicit`` holds the dotted keys given on the command line.  The trained
+    autoencoder fixes the model section, except the rendering keys in
+    :data:`RENDER_KEYS`; other ``model.*`` overrides are ignored with a warning.
+    """
     saved = saved_config(_exp(cfg))
+    asked = cfg.model
     cfg = cfg.copy()
     OmegaConf.set_struct(cfg, False)
     cfg.model = saved.model
-    if "data" not in explicit:
+    for key in sorted(k for k in explicit if k.startswith("model.")):
+        name = key.split(".", 1)[1]
+        value = OmegaConf.select(asked, name)
+        if name in RENDER_KEYS:
+            OmegaConf.update(cfg.model, name, value, force_add=True)
+        elif value != OmegaConf.select(saved.model, name):
+            log.warning("%s=%s ignored: the trained model in %s fixes it (only %s can change after training)",
+                        key, value, _exp(cfg), ", ".join(f"model.{k}" for k in RENDER_KEYS))
+    if not {k.split(".")[0] for k in explicit} & {"data"}:
         cfg.data = saved.data
     return cfg
 
