@@ -593,6 +593,8 @@ def main(argv: list[str] | None = None) -> dict:
                     + (f", overrides {' '.join(args.override)}" if args.override else ""),
         "prior": f"d_model {prior_cfg['d_model']}, {prior_cfg['n_layers']} layers, {prior_cfg['n_heads']} heads, "
                  f"K={num_codes}, {num_classes} classes",
+        "vocoder": f"fast Griffin-Lim, {int(model_cfg.get('griffin_lim_iters', 8))} iterations "
+                   f"(n_fft {model_cfg['n_fft']}, hop {model_cfg['hop_length']})",
     }
     report = render_report(command_line(argv), info, settings, part1, part2, part3, runtime, load_average(), args.stat)
     print()

@@ -2,8 +2,9 @@
 
 The mel model family works on natural-log mel spectrograms; the decoder
 reconstructs log-mels and :class:`MelToWave` turns them back into waveforms
-with torchaudio's ``InverseMelScale`` followed by ``GriffinLim``. Griffin-Lim
-is the honest CPU choice here: no pretrained neural vocoder can be downloaded,
+with the mel filterbank's pseudo-inverse followed by fast Griffin-Lim
+(:mod:`anytime_audio.audio.griffin_lim`). Griffin-Lim is the honest CPU
+choice here: no pretrained neural vocoder can be downloaded,
 and its artefacts are the same for every budget, so budget comparisons stay
 fair.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import torch
 import torchaudio
 from torch import nn
+
+from .griffin_lim import FastGriffinLim
 
 LOG_FLOOR = 1e-5
 
@@ -51,9 +54,15 @@ class LogMel(nn.Module):
 
 
 class MelToWave(nn.Module):
-    """Log-mel ``[B, n_mels, frames]`` -> waveforms ``[B, T]`` via Griffin-Lim."""
+    """Log-mel ``[B, n_mels, frames]`` -> waveforms ``[B, T]`` via Griffin-Lim.
 
-    def __init__(self, logmel: LogMel, n_iter: int = 32, num_samples: int | None = None) -> None:
+    ``n_iter`` trades the vocoder's fixed cost against consistency: on the
+    spoken digits, 8 iterations reach a log-mel error of 0.177 after
+    re-analysis against 0.155 for 32, at a quarter of the time (the table and
+    its command are in RESULTS.md).
+    """
+
+    def __init__(self, logmel: LogMel, n_iter: int = 8, num_samples: int | None = None) -> None:
         super().__init__()
         self.num_samples = num_samples
         # The mel filterbank's pseudo-inverse, computed once: torchaudio's
@@ -61,10 +70,7 @@ class MelToWave(nn.Module):
         # costs more than Griffin-Lim itself and is the same for every budget.
         filterbank = logmel.mel.mel_scale.fb  # [n_freqs, n_mels]
         self.register_buffer("inverse_filterbank", torch.linalg.pinv(filterbank.double()).float(), persistent=False)
-        self.griffin_lim = torchaudio.transforms.GriffinLim(
-            n_fft=logmel.n_fft, hop_length=logmel.hop_length, power=1.0, n_iter=n_iter,
-            rand_init=False,
-        )
+        self.griffin_lim = FastGriffinLim(logmel.n_fft, logmel.hop_length, n_iter=n_iter)
 
     @torch.no_grad()
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
