@@ -10,6 +10,9 @@ consistent spectrograms with momentum) with less work per iteration:
 * the signal stays in the framed (uncentred) domain between iterations, so an
   iteration is one ``irfft`` + overlap-add and one framing + ``rfft``; the
   inverse window envelope is computed once, not on every ``istft`` call;
+* on a CPU, clips are processed a few at a time so that one chunk's frames
+  (about 1 MiB) stay in the core's cache: with 16 one-second clips at once
+  the iterations are memory-bound and run ~1.7x slower;
 * the phase update multiplies by a real factor ``|S| / |C|`` computed from
   squared real and imaginary parts (complex ``abs`` and division cost more
   than the FFTs themselves);
@@ -50,10 +53,13 @@ class FastGriffinLim(nn.Module):
             torchaudio's default 0.99).
         init: initial phase, ``"centred"`` (linear phase, see the module
             docstring) or ``"zero"`` (torchaudio's ``rand_init=False``).
+        cpu_chunk_floats: on a CPU, clips are rendered in chunks of at most
+            this many frame samples (at least one clip per chunk); on other
+            devices the whole batch goes at once.
     """
 
     def __init__(self, n_fft: int = 1024, hop_length: int = 256, n_iter: int = 8,
-                 momentum: float = 0.99, init: str = "centred") -> None:
+                 momentum: float = 0.99, init: str = "centred", cpu_chunk_floats: int = 2 ** 18) -> None:
         super().__init__()
         if n_fft < 2 or not 0 < hop_length <= n_fft:
             raise ValueError(f"need n_fft >= 2 and 0 < hop_length <= n_fft, got {n_fft}, {hop_length}")
@@ -68,6 +74,7 @@ class FastGriffinLim(nn.Module):
         self.n_iter = int(n_iter)
         self.momentum = float(momentum)
         self.init = init
+        self.cpu_chunk_floats = int(cpu_chunk_floats)
         self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
 
     # ----------------------------------------------------------- transforms
@@ -117,6 +124,16 @@ class FastGriffinLim(nn.Module):
         lead, n_frames = magnitude.shape[:-2], magnitude.shape[-1]
         mag = magnitude.float().reshape(-1, freq_bins, n_frames).transpose(1, 2).contiguous()
         inv_env = self._inverse_envelope(n_frames, mag.device, mag.dtype)
+        chunk = mag.shape[0]
+        if mag.device.type == "cpu":
+            chunk = max(1, self.cpu_chunk_floats // (n_frames * self.n_fft))
+        waves = [self._reconstruct(part, inv_env) for part in mag.split(chunk)]
+        wave = torch.cat(waves) if len(waves) > 1 else waves[0]
+        return wave.reshape(*lead, wave.shape[-1])
+
+    def _reconstruct(self, mag: torch.Tensor, inv_env: torch.Tensor) -> torch.Tensor:
+        """Magnitudes ``[N, F, bins]`` -> waveforms ``[N, (F - 1) * hop]``."""
+        n_frames = mag.shape[1]
         spec = self._initial_phase(mag)
         previous = None
         for _ in range(self.n_iter):
@@ -131,8 +148,7 @@ class FastGriffinLim(nn.Module):
             spec = target * scale  # |spec| = target magnitude, phase of `target`
         signal = self._frames_to_signal(torch.fft.irfft(spec, n=self.n_fft), inv_env)
         half = self.n_fft // 2
-        wave = signal[:, half: half + (n_frames - 1) * self.hop_length]
-        return wave.reshape(*lead, wave.shape[-1])
+        return signal[:, half: half + (n_frames - 1) * self.hop_length]
 
 
 def spectral_convergence(magnitude: torch.Tensor, wave: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:

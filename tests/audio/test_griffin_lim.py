@@ -89,3 +89,10 @@ def test_mel_vocoder_renders_a_clip_whose_mel_matches():
     err_near = (logmel(near) - target).abs().mean()
     assert err_near < err_far
     assert err_near < 0.5
+
+
+def test_cpu_chunking_does_not_change_the_result():
+    mag = _magnitude(_harmonic_chirp(batch=5))
+    whole = FastGriffinLim(N_FFT, HOP, n_iter=3, cpu_chunk_floats=10 ** 9)(mag)
+    one_clip_at_a_time = FastGriffinLim(N_FFT, HOP, n_iter=3, cpu_chunk_floats=1)(mag)
+    assert torch.allclose(whole, one_clip_at_a_time, atol=1e-5)
