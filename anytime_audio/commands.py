@@ -69,6 +69,15 @@ def saved_config(exp_dir: Path) -> DictConfig:
 RENDER_KEYS = ("griffin_lim_iters",)
 
 
+def copy_render_keys(target: DictConfig, source: DictConfig, names=RENDER_KEYS) -> None:
+    """Set the rendering keys ``names`` of model section ``target`` from ``source``
+    (keys ``source`` lacks are left alone)."""
+    for name in names:
+        value = OmegaConf.select(source, name)
+        if value is not None:
+            OmegaConf.update(target, name, value, force_add=True)
+
+
 def with_saved(cfg: DictConfig, explicit: set[str]) -> DictConfig:
     """Take data/model sections from the experiment's saved config unless overridden.
 
@@ -81,15 +90,15 @@ def with_saved(cfg: DictConfig, explicit: set[str]) -> DictConfig:
     cfg = cfg.copy()
     OmegaConf.set_struct(cfg, False)
     cfg.model = saved.model
-    for key in sorted(k for k in explicit if k.startswith("model.")):
-        name = key.split(".", 1)[1]
+    asked_names = sorted(k.split(".", 1)[1] for k in explicit if k.startswith("model."))
+    copy_render_keys(cfg.model, asked, [n for n in asked_names if n in RENDER_KEYS])
+    for name in asked_names:
         value = OmegaConf.select(asked, name)
-        if name in RENDER_KEYS:
-            OmegaConf.update(cfg.model, name, value, force_add=True)
-        elif value != OmegaConf.select(saved.model, name):
+        if name not in RENDER_KEYS and value != OmegaConf.select(saved.model, name):
+            key = f"model.{name}"
             log.warning("%s=%s ignored: the trained model in %s fixes it (only %s can change after training)",
                         key, value, _exp(cfg), ", ".join(f"model.{k}" for k in RENDER_KEYS))
-    if not {k.split(".")[0] for k in explicit} & {"data"}:
+    if not any(k.split(".")[0] == "data" for k in explicit):
         cfg.data = saved.data
     return cfg
 

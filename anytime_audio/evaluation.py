@@ -33,7 +33,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from anytime_audio.builders import Renderer, build_dataset
-from anytime_audio.commands import RENDER_KEYS, generate, load_autoencoder, load_prior, saved_config
+from anytime_audio.commands import copy_render_keys, generate, load_autoencoder, load_prior, saved_config
 from anytime_audio.core.checkpoint import load_checkpoint, save_checkpoint
 from anytime_audio.core.device import pick_device
 from anytime_audio.core.trainer import iterate_batches
@@ -116,9 +116,7 @@ def reconstruction_curve(cfg, exp_dir: Path, fractions, device) -> dict:
     OmegaConf.set_struct(sub, False)
     saved = saved_config(exp_dir)
     sub.exp_dir, sub.model = str(exp_dir), saved.model
-    for key in RENDER_KEYS:  # one vocoder setting for every model compared
-        if OmegaConf.select(cfg.model, key) is not None:
-            OmegaConf.update(sub.model, key, OmegaConf.select(cfg.model, key), force_add=True)
+    copy_render_keys(sub.model, cfg.model)  # one vocoder setting for every model compared
     model = load_autoencoder(sub, device)
     renderer = Renderer(model, sub.model, sub.data).to(device)
     dataset = build_dataset(sub.data, "test", progress=False)

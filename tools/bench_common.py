@@ -12,7 +12,9 @@ import datetime as _dt
 import os
 import platform
 import re
+import shlex
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -147,6 +149,18 @@ def machine_info(device: torch.device | str) -> dict[str, str]:
     if device.type == "cuda":
         info["device"] = f"cuda ({torch.cuda.get_device_name(device)})"
     return info
+
+
+def command_line(script: str, argv: Sequence[str]) -> str:
+    """The command that reproduces a run: interpreter and script relative to the
+    working directory where they lie below it, then the arguments."""
+    def short(path: str) -> str:
+        try:
+            rel = os.path.relpath(os.path.abspath(path))
+        except ValueError:
+            return path
+        return path if rel.startswith("..") else rel
+    return shlex.join([short(sys.executable), short(script), *argv])
 
 
 # -------------------------------------------------------------------- markdown

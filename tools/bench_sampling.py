@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -67,6 +66,7 @@ from omegaconf import OmegaConf
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # bench_common, also when imported by tests
 
 from bench_common import (  # noqa: E402
+    command_line,
     contention_note,
     linear_fit,
     load_average,
@@ -519,17 +519,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def command_line(argv: list[str]) -> str:
-    python = sys.executable
-    try:
-        rel = os.path.relpath(python)
-        python = rel if not rel.startswith("..") else python
-    except ValueError:
-        pass
-    script = os.path.relpath(os.path.abspath(__file__)) if not os.path.relpath(__file__).startswith("..") else __file__
-    return shlex.join([python, script, *argv])
-
-
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
@@ -596,7 +585,7 @@ def main(argv: list[str] | None = None) -> dict:
         "vocoder": f"fast Griffin-Lim, {int(model_cfg.get('griffin_lim_iters', 8))} iterations "
                    f"(n_fft {model_cfg['n_fft']}, hop {model_cfg['hop_length']})",
     }
-    report = render_report(command_line(argv), info, settings, part1, part2, part3, runtime, load_average(), args.stat)
+    report = render_report(command_line(__file__, argv), info, settings, part1, part2, part3, runtime, load_average(), args.stat)
     print()
     print(report)
     if args.write:

@@ -3,7 +3,7 @@
 
 Usage:
     python tools/bench_vocoder.py [--manifest recipes/tts_digits/data/tts_digits/test.jsonl]
-        [--num 32] [--iters 0 2 4 8 16 32] [--threads 1] [--write RESULTS.md]
+        [--num 32] [--iters 0 2 4 8 16 32] [--threads 1] [--write BENCHMARKS.md]
 
 The vocoder renders a whole clip whatever the code budget, so its time is the
 fixed intercept of anytime sampling (see ``tools/bench_sampling.py``).  For
@@ -34,7 +34,8 @@ import torchaudio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import load_average, machine_info, markdown_table, update_markdown_section  # noqa: E402
+from bench_common import (  # noqa: E402
+    command_line, load_average, machine_info, markdown_table, update_markdown_section)
 
 from anytime_audio.audio.datasets import ClipDataset  # noqa: E402
 from anytime_audio.audio.features import LogMel, MelToWave  # noqa: E402
@@ -72,10 +73,7 @@ def torchaudio_reference(logmel: LogMel, vocoder: MelToWave, n_iter: int):
     griffin_lim = torchaudio.transforms.GriffinLim(n_fft=logmel.n_fft, hop_length=logmel.hop_length,
                                                    power=1.0, n_iter=n_iter, rand_init=False)
 
-    def render(log_mel: torch.Tensor) -> torch.Tensor:
-        linear = torch.einsum("mf,bmt->bft", vocoder.inverse_filterbank, torch.exp(log_mel)).clamp_min(0.0)
-        return griffin_lim(linear)
-    return render
+    return lambda log_mel: griffin_lim(vocoder.linear_magnitude(log_mel))
 
 
 def run(args) -> str:
@@ -117,11 +115,10 @@ def report(args, rows, num_clips: int, load_at_start: str) -> str:
          "torchaudio ms", "torchaudio log-mel L1", "torchaudio STOI"],
         [(n, fmt(o, "seconds", 1e3, 0), fmt(o, "logmel_l1"), fmt(o, "stoi"), fmt(z, "logmel_l1"),
           fmt(r, "seconds", 1e3, 0), fmt(r, "logmel_l1"), fmt(r, "stoi")) for n, o, z, r in rows])
-    command = "python tools/bench_vocoder.py " + " ".join(sys.argv[1:])
     return "\n".join([
         "## Mel vocoder: Griffin-Lim iterations, cost and quality (`tools/bench_vocoder.py`)",
         "",
-        f"Command: `{command.strip()}`",
+        f"Command: `{command_line(__file__, args.argv)}`",
         "",
         table,
         "",
@@ -137,6 +134,7 @@ def report(args, rows, num_clips: int, load_at_start: str) -> str:
 
 
 def parse_args(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="JSONL manifest of real clips")
     ap.add_argument("--num", type=int, default=32, help="clips rendered as one batch")
@@ -149,7 +147,9 @@ def parse_args(argv=None):
     ap.add_argument("--hop-length", type=int, default=256)
     ap.add_argument("--n-mels", type=int, default=80)
     ap.add_argument("--write", default=None, help="markdown file whose bench_vocoder section is replaced")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    args.argv = argv
+    return args
 
 
 def main(argv=None) -> None:

@@ -57,9 +57,9 @@ class MelToWave(nn.Module):
     """Log-mel ``[B, n_mels, frames]`` -> waveforms ``[B, T]`` via Griffin-Lim.
 
     ``n_iter`` trades the vocoder's fixed cost against consistency: on the
-    spoken digits, 8 iterations reach a log-mel error of 0.177 after
-    re-analysis against 0.155 for 32, at a quarter of the time (the table and
-    its command are in RESULTS.md).
+    spoken digits, 8 iterations reach a log-mel error of 0.181 after
+    re-analysis against 0.160 for 32, in a third of the time (the table and
+    its command, ``tools/bench_vocoder.py``, are in BENCHMARKS.md).
     """
 
     def __init__(self, logmel: LogMel, n_iter: int = 8, num_samples: int | None = None) -> None:
@@ -72,11 +72,14 @@ class MelToWave(nn.Module):
         self.register_buffer("inverse_filterbank", torch.linalg.pinv(filterbank.double()).float(), persistent=False)
         self.griffin_lim = FastGriffinLim(logmel.n_fft, logmel.hop_length, n_iter=n_iter)
 
+    def linear_magnitude(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel ``[B, n_mels, frames]`` -> linear magnitude ``[B, n_fft // 2 + 1, frames]``."""
+        mel = torch.exp(log_mel.float())
+        return torch.einsum("mf,bmt->bft", self.inverse_filterbank, mel).clamp_min(0.0)
+
     @torch.no_grad()
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
-        mel = torch.exp(log_mel.float())  # [B, n_mels, frames]
-        linear = torch.einsum("mf,bmt->bft", self.inverse_filterbank, mel).clamp_min(0.0)
-        wave = self.griffin_lim(linear)
+        wave = self.griffin_lim(self.linear_magnitude(log_mel))
         if self.num_samples is not None:
             if wave.shape[-1] >= self.num_samples:
                 wave = wave[..., : self.num_samples]
