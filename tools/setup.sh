@@ -34,11 +34,15 @@ if [ ! -x .venv/bin/python ]; then
   $python -m venv .venv
 fi
 stamp=.venv/.anytime_audio-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  log "installing anytime_audio and its dependencies into .venv (torch is large: first run takes minutes)"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ tools/constraints.txt -nt "$stamp" ]; then
+  log "installing anytime_audio and its dependencies into .venv, versions from tools/constraints.txt (torch is large: first run takes minutes)"
+  .venv/bin/python -m pip install -q -e ".[dev]" -c tools/constraints.txt
   touch "$stamp"
 fi
-.venv/bin/python -c "import torch, torchaudio; assert torch.__version__.split('+')[0].rsplit('.', 1)[0] == torchaudio.__version__.split('+')[0].rsplit('.', 1)[0], 'torch and torchaudio versions differ'"
+# Import everything the package needs and compare torch/torchaudio with the lock, so a
+# mismatched pair fails here with the fix rather than later with an undefined symbol.
+if ! .venv/bin/python tools/check_env.py tools/constraints.txt; then
+  rm -f "$stamp"
+  exit 1
+fi
 log "ready: $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'); activate with: . .venv/bin/activate"
