@@ -6,13 +6,20 @@ writes WAV/FLAC/OGG without it. Every other module reads and writes audio
 through this one, so validation lives in one place:
 
 * :func:`load_audio` returns ``(float32 [T], sample_rate)`` (mono mixdown by
-  channel mean, optional resampling) and raises :class:`AudioFileError` for a
-  missing, unreadable/corrupt, empty, non-finite or silent file. The message
-  always names the file and the reason, so a bad clip deep inside a dataset
-  is easy to find.
+  channel mean, optional resampling), then runs :func:`validate_audio` on the
+  result, so what is checked is what the model will see.
+* :func:`validate_audio` is the one validation of decoded audio, used by
+  :func:`load_audio` (and so by the datasets and every recipe's prepare
+  script) and directly on audio that never was a file (segments, uploads).
+  It runs AFTER mixdown and resampling because that is where problems appear
+  (two anti-phase channels cancel to silence) and it rejects, raising
+  :class:`AudioFileError` with one line naming the file and the reason:
+  truncated files (the header promises more frames than the data hold),
+  empty, non-finite, silent, and clips shorter than a minimum. Float samples
+  outside [-1, 1] are repaired instead: scaled to peak 1 with a warning.
 * :func:`write_wav` checks for finite values, peak-normalises, and writes
-  16-bit PCM atomically (``<path>.tmp-<pid>`` in the same folder, then
-  ``os.replace``), so a crash never leaves a half-written WAV behind.
+  16-bit PCM atomically (through :mod:`anytime_audio.core.atomic`), so a
+  crash never leaves a half-written WAV behind.
 * :func:`resample` wraps ``torchaudio.functional.resample`` (band-limited
   sinc interpolation). torch is imported lazily, so reading and writing WAVs
   does not pay torch's import time (it matters in multiprocessing workers).
@@ -22,11 +29,14 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import soundfile as sf
+
+from anytime_audio.core.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +46,31 @@ __all__ = [
     "audio_info",
     "load_audio",
     "resample",
+    "validate_audio",
     "write_wav",
 ]
 
 PathLike = str | os.PathLike
 
+# A header may promise this much more audio than the data hold before the
+# file counts as truncated (absorbs rounding of the length after resampling).
+TRUNCATION_TOLERANCE_S = 1e-3
+# Peaks up to this are resampling overshoot of full-scale PCM: scaled quietly.
+OVERSHOOT_TOLERANCE = 1.01
+
 
 class AudioFileError(ValueError):
-    """An audio file cannot be used; the message names the file and the reason."""
+    """An audio file cannot be used; the message names the file and the reason.
 
-    def __init__(self, path: PathLike, reason: str) -> None:
+    ``kind`` is a short category for skip reports (``missing``, ``directory``,
+    ``corrupt``, ``empty``, ``non-finite``, ``silent``, ``truncated``,
+    ``too short``); by default the reason up to its first parenthesis.
+    """
+
+    def __init__(self, path: PathLike, reason: str, kind: str | None = None) -> None:
         self.path = str(path)
         self.reason = reason
+        self.kind = kind or reason.split(" (", 1)[0]
         super().__init__(f"{self.path}: {reason}")
 
 
@@ -60,21 +83,64 @@ class AudioInfo(NamedTuple):
     duration: float  # seconds
 
 
+def _check_is_file(p: Path) -> None:
+    if p.is_dir():
+        raise AudioFileError(p, "is a directory, not an audio file (fix the path)", "directory")
+    if not p.is_file():
+        raise AudioFileError(p, "file not found (missing)", "missing")
+
+
+def _corrupt(p: Path, exc: BaseException) -> AudioFileError:
+    detail = " ".join(str(exc).split())  # libsndfile messages can span lines
+    return AudioFileError(p, f"unreadable or corrupt audio file ({detail})", "corrupt")
+
+
 def audio_info(path: PathLike) -> AudioInfo:
     """Read the header of ``path``: (frames, sample_rate, channels, duration).
 
-    Raises :class:`AudioFileError` if the file is missing or unreadable.
+    Raises :class:`AudioFileError` if the file is missing, a directory or unreadable.
     """
     p = Path(path)
-    if not p.is_file():
-        raise AudioFileError(p, "file not found (missing)")
+    _check_is_file(p)
     try:
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioFileError(p, f"unreadable or corrupt audio file ({exc})") from exc
+        raise _corrupt(p, exc) from exc
     frames = int(info.frames)
     sr = int(info.samplerate)
     return AudioInfo(frames, sr, int(info.channels), frames / sr if sr > 0 else 0.0)
+
+
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames the ``data`` chunk of a RIFF/WAVE header declares, or None.
+
+    libsndfile silently shortens a WAV's frame count to the bytes that exist,
+    so a truncated WAV looks whole through soundfile; the declared size read
+    here is what reveals it. None for non-WAV files and for streamed WAVs
+    whose size field is a placeholder (0 or 0xFFFFFFFF).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block_align = 0
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"data":
+                    if block_align <= 0 or size in (0, 0xFFFFFFFF):
+                        return None
+                    return size // block_align
+                body = f.read(size + (size & 1)) if cid == b"fmt " else None
+                if body is None:
+                    f.seek(size + (size & 1), os.SEEK_CUR)
+                elif len(body) >= 14:
+                    block_align = struct.unpack("<H", body[12:14])[0]
+    except OSError:
+        return None
 
 
 def resample(audio: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
@@ -96,14 +162,66 @@ def resample(audio: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
     return out.numpy().astype(np.float32, copy=False)
 
 
+def validate_audio(
+    audio: np.ndarray,
+    sample_rate: int,
+    name: PathLike,
+    *,
+    silence_threshold: float | None = 1e-4,
+    min_seconds: float = 0.0,
+    header_seconds: float | None = None,
+) -> np.ndarray:
+    """Check decoded audio (``[T]`` or ``[C, T]``, after mixdown and resampling).
+
+    Args:
+        audio: the samples as the caller will use them.
+        sample_rate: their rate (for durations).
+        name: the file (or a label such as ``"clip.wav[segment 2]"``) named
+            in messages.
+        silence_threshold: reject when the peak is below this; None disables.
+        min_seconds: reject clips shorter than this (0 disables).
+        header_seconds: the duration the file's header promises; reject when
+            the data are more than ``TRUNCATION_TOLERANCE_S`` shorter.
+
+    Returns:
+        ``audio`` as float32, scaled to peak 1 when its peak exceeded 1
+        (float files may hold any value; a warning names the file).
+
+    Raises:
+        AudioFileError: truncated, empty, non-finite, too short or silent.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    frames = audio.shape[-1] if audio.ndim else 0
+    seconds = frames / sample_rate
+    if header_seconds is not None and header_seconds - seconds > TRUNCATION_TOLERANCE_S:
+        raise AudioFileError(
+            name, f"truncated (header says {header_seconds:.3f} s, data holds {seconds:.3f} s; "
+                  "re-copy or re-download the file)", "truncated")
+    if frames == 0:
+        raise AudioFileError(name, "empty audio (0 frames)", "empty")
+    if not np.all(np.isfinite(audio)):
+        raise AudioFileError(name, "non-finite samples (NaN or Inf)", "non-finite")
+    if min_seconds and seconds < min_seconds:
+        raise AudioFileError(name, f"too short ({seconds:.3f} s < minimum {min_seconds:g} s)", "too short")
+    peak = float(np.max(np.abs(audio)))
+    if silence_threshold is not None and peak < silence_threshold:
+        raise AudioFileError(name, f"silent (peak {peak:.2e} < {silence_threshold:g} after mixdown)", "silent")
+    if peak > 1.0:
+        if peak > OVERSHOOT_TOLERANCE:
+            log.warning("%s: peak %.3g outside [-1, 1] (float samples); scaled to peak 1", name, peak)
+        audio = audio / np.float32(peak)
+    return audio
+
+
 def load_audio(
     path: PathLike,
     sample_rate: int | None = None,
     mono: bool = True,
     *,
     silence_threshold: float | None = 1e-4,
+    min_seconds: float = 0.0,
 ) -> tuple[np.ndarray, int]:
-    """Load an audio file as float32 in [-1, 1].
+    """Load an audio file as float32 in [-1, 1], validated with :func:`validate_audio`.
 
     Args:
         path: audio file (any format libsndfile reads; WAV in this project).
@@ -111,37 +229,36 @@ def load_audio(
             file's rate; ``None`` keeps the file's rate.
         mono: average the channels into one; returns ``[T]``. With
             ``mono=False`` returns ``[C, T]``.
-        silence_threshold: raise if the peak absolute sample is below this
-            (the clip is silent); ``None`` disables the check.
+        silence_threshold: raise if the peak absolute sample (after mixdown)
+            is below this (the clip is silent); ``None`` disables the check.
+        min_seconds: raise if the clip is shorter than this; 0 disables.
 
     Returns:
         ``(audio, sr)`` where ``sr`` is the rate of the returned audio.
 
     Raises:
-        AudioFileError: missing, unreadable/corrupt, empty, non-finite or
-            silent file.
+        AudioFileError: missing, a directory, unreadable/corrupt, truncated,
+            empty, non-finite, too short or silent.
     """
     p = Path(path)
-    if not p.is_file():
-        raise AudioFileError(p, "file not found (missing)")
+    _check_is_file(p)
     try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(p)) as f:
+            file_sr = int(f.samplerate)
+            header_frames = _wav_declared_frames(p)
+            if header_frames is None and 0 < f.frames < 2**62:
+                header_frames = int(f.frames)
+            data = f.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioFileError(p, f"unreadable or corrupt audio file ({exc})") from exc
-    if data.shape[0] == 0:
-        raise AudioFileError(p, "empty audio file (0 frames)")
-    if not np.all(np.isfinite(data)):
-        raise AudioFileError(p, "non-finite samples (NaN or Inf)")
-    if silence_threshold is not None:
-        peak = float(np.max(np.abs(data)))
-        if peak < silence_threshold:
-            raise AudioFileError(p, f"silent audio (peak {peak:.2e} < {silence_threshold:g})")
+        raise _corrupt(p, exc) from exc
     audio = data.mean(axis=1) if mono else np.ascontiguousarray(data.T)
     audio = audio.astype(np.float32, copy=False)
-    sr = int(sr)
-    if sample_rate is not None and int(sample_rate) != sr:
-        audio = resample(audio, sr, int(sample_rate))
-        sr = int(sample_rate)
+    sr = file_sr if sample_rate is None else int(sample_rate)
+    if sr != file_sr and data.shape[0] > 0:
+        audio = resample(audio, file_sr, sr)
+    header_seconds = None if header_frames is None else header_frames / file_sr
+    audio = validate_audio(audio, sr, p, silence_threshold=silence_threshold,
+                           min_seconds=min_seconds, header_seconds=header_seconds)
     return audio, sr
 
 
@@ -196,13 +313,7 @@ def write_wav(
             arr = arr * (peak / m)
     arr = np.clip(arr, -1.0, 1.0)
 
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f"{p.name}.tmp-{os.getpid()}")
-    try:
-        # format given explicitly: the tmp suffix hides the .wav extension
-        sf.write(str(tmp), arr, int(sample_rate), subtype="PCM_16", format="WAV")
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # the hidden temporary name has no .wav extension: the format is given
+    with atomic_write(p, "wb") as f:
+        sf.write(f, arr, int(sample_rate), subtype="PCM_16", format="WAV")
     return p

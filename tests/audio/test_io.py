@@ -136,3 +136,89 @@ def test_failed_write_removes_temp_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="simulated"):
         write_wav(tmp_path / "x.wav", _tone(), 16000)
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------ validation after mixdown (issue 9)
+def _write_float(path, data, sr=16000):
+    sf.write(str(path), data, sr, subtype="FLOAT")
+    return path
+
+
+def test_anti_phase_stereo_is_silent_after_mixdown(tmp_path):
+    x = _tone()
+    path = _write_float(tmp_path / "anti.wav", np.stack([x, -x], axis=1))
+    with pytest.raises(AudioFileError, match=r"anti\.wav: silent"):
+        load_audio(path)
+    both, _ = load_audio(path, mono=False)  # the channels themselves are not silent
+    assert both.shape == (2, len(x))
+
+
+def test_float_wav_out_of_range_is_normalised_with_a_warning(tmp_path, caplog):
+    path = _write_float(tmp_path / "loud.wav", 50.0 * _tone())  # peak 25
+    with caplog.at_level("WARNING", logger="anytime_audio.audio.io"):
+        y, _ = load_audio(path)
+    assert np.max(np.abs(y)) == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(y, _tone() / 0.5, atol=1e-5)
+    assert "loud.wav" in caplog.text and "outside [-1, 1]" in caplog.text
+
+
+def test_truncated_wav_names_header_and_data_durations(tmp_path):
+    full = write_wav(tmp_path / "full.wav", _tone(seconds=1.0), 16000)
+    raw = full.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(raw[: 44 + 2 * 5333])  # header still says 16000 frames
+    with pytest.raises(AudioFileError) as info:
+        load_audio(cut)
+    msg = str(info.value)
+    assert "cut.wav" in msg and "truncated" in msg
+    assert "1.000 s" in msg and "0.333 s" in msg, msg
+    assert "\n" not in msg
+
+
+def test_clip_shorter_than_minimum_is_rejected(tmp_path):
+    path = write_wav(tmp_path / "blip.wav", _tone(seconds=0.01), 16000)
+    y, _ = load_audio(path)  # no minimum by default
+    assert len(y) == 160
+    with pytest.raises(AudioFileError, match=r"blip\.wav: too short \(0\.010 s < minimum 0\.5 s"):
+        load_audio(path, min_seconds=0.5)
+    # the minimum applies after resampling, in seconds
+    y, sr = load_audio(write_wav(tmp_path / "ok.wav", _tone(sr=8000, seconds=0.6), 8000),
+                       sample_rate=16000, min_seconds=0.5)
+    assert sr == 16000 and len(y) == 9600
+
+
+def test_directory_named_like_a_wav_is_not_missing(tmp_path):
+    d = tmp_path / "x.wav"
+    d.mkdir()
+    for fn in (load_audio, audio_info):
+        with pytest.raises(AudioFileError) as info:
+            fn(d)
+        assert "is a directory" in str(info.value) and "missing" not in str(info.value)
+
+
+def test_validate_audio_checks_arrays_directly():
+    from anytime_audio.audio.io import validate_audio
+
+    x = _tone()
+    np.testing.assert_array_equal(validate_audio(x, 16000, "seg"), x)
+    with pytest.raises(AudioFileError, match="seg: silent"):
+        validate_audio(np.zeros(1600, np.float32), 16000, "seg")
+    bad = x.copy()
+    bad[3] = np.inf
+    with pytest.raises(AudioFileError, match="seg: non-finite"):
+        validate_audio(bad, 16000, "seg")
+    with pytest.raises(AudioFileError, match="seg: empty"):
+        validate_audio(np.zeros(0, np.float32), 16000, "seg")
+    with pytest.raises(AudioFileError, match="seg: truncated"):
+        validate_audio(x, 16000, "seg", header_seconds=1.0)
+    assert validate_audio(x, 16000, "seg", header_seconds=0.5).shape == x.shape
+
+
+def test_rejections_carry_a_short_kind(tmp_path):
+    path = _write_float(tmp_path / "anti.wav", np.stack([_tone(), -_tone()], axis=1))
+    with pytest.raises(AudioFileError) as info:
+        load_audio(path)
+    assert info.value.kind == "silent"
+    with pytest.raises(AudioFileError) as info:
+        load_audio(tmp_path / "gone.wav")
+    assert info.value.kind == "missing"

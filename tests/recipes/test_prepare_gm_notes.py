@@ -76,9 +76,9 @@ def test_render_and_prepare_three_notes(tmp_path: Path) -> None:
 
 
 def _fake_corpus(root: Path) -> Path:
-    """8 piano programs x 2 pitches and 8 organ programs x 1 pitch, as if rendered."""
+    """8 piano programs x 2 pitches and 8 organ programs x 1 pitch, as if rendered (4 s)."""
     index = []
-    t = np.arange(16000) / 16000
+    t = np.arange(64000) / 16000
     for program in list(range(0, 8)) + list(range(16, 24)):
         for pitch in ((48, 60) if program < 8 else (55,)):
             nid = f"gm{program:03d}_p{pitch:03d}_v100"
@@ -88,7 +88,8 @@ def _fake_corpus(root: Path) -> Path:
             index.append({"id": nid, "path": f"wav/{nid}.wav", "program": program,
                           "family": program // 8, "pitch": pitch, "velocity": 100})
     (root / "wav" / "gm017_p055_v100.wav").write_bytes(b"not a wav")   # corrupt
-    sf.write(root / "wav" / "gm018_p055_v100.wav", np.zeros(16000), 16000)  # silent
+    sf.write(root / "wav" / "gm018_p055_v100.wav", np.zeros(64000), 16000)  # silent
+    sf.write(root / "wav" / "gm019_p055_v100.wav", np.ones(16000) * 0.5, 16000)  # 1 s < 2 s minimum
     (root / "notes.jsonl").write_text("".join(json.dumps(n) + "\n" for n in index))
     return root
 
@@ -99,21 +100,23 @@ def test_prepare_holds_out_programs_and_skips_bad_wavs(tmp_path: Path, caplog) -
     out = tmp_path / "data"
     with caplog.at_level(logging.WARNING):
         sizes = mod.prepare_gm_notes(corpus, out, split_by="program")
-    assert sum(sizes.values()) == 22
+    assert sum(sizes.values()) == 21
     assert json.loads((out / "labels.json").read_text()) == list(mod.FAMILIES)
     progs = {s: {r["program"] for r in read(out / f"{s}.jsonl")} for s in ("train", "valid", "test")}
     assert not progs["train"] & progs["valid"] and not progs["train"] & progs["test"]
-    for s in ("valid", "test"):  # one held-out program per family (organ 17/18 have no good note)
+    for s in ("valid", "test"):  # one held-out program per family (organ 17-19 have no good note)
         assert len({p for p in progs[s] if p < 8}) == 1
         assert len({p for p in progs[s] if p >= 16}) <= 1
-    assert len(progs["train"]) >= 6 + 4
+    assert len(progs["train"]) >= 6 + 3
     recs = [r for s in ("train", "valid", "test") for r in read(out / f"{s}.jsonl")]
     assert {r["label"] for r in recs if r["program"] < 8} == {0}
     assert {r["label"] for r in recs if r["program"] >= 16} == {2}
     skipped = {s["item"]: s["reason"] for s in read(out / "skipped.jsonl")}
-    assert set(skipped) == {"wav/gm017_p055_v100.wav", "wav/gm018_p055_v100.wav"}
+    assert set(skipped) == {"wav/gm017_p055_v100.wav", "wav/gm018_p055_v100.wav",
+                            "wav/gm019_p055_v100.wav"}
     assert "silent" in skipped["wav/gm018_p055_v100.wav"]
-    assert "skipped 2 of 24 notes" in caplog.text
+    assert skipped["wav/gm019_p055_v100.wav"].startswith("too short (1.000 s < minimum 2 s")
+    assert "skipped 3 of 24 notes" in caplog.text
 
     sizes = mod.prepare_gm_notes(corpus, tmp_path / "by_note", split_by="note")
-    assert sum(sizes.values()) == 22 and sizes["valid"] > 0 and sizes["test"] > 0
+    assert sum(sizes.values()) == 21 and sizes["valid"] > 0 and sizes["test"] > 0

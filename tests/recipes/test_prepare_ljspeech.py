@@ -73,3 +73,24 @@ def test_prepare_ljspeech(tmp_path: Path, caplog) -> None:
     for split in ("train", "valid", "test"):
         assert [r["id"] for r in read(out / f"{split}.jsonl")] == \
                [r["id"] for r in read(out2 / f"{split}.jsonl")]
+
+
+def test_prepare_ljspeech_rejects_truncated_and_cancelling_audio(tmp_path: Path) -> None:
+    """Issue 9: a truncated WAV (header 4.5 s, data 1.5 s) used to become a
+    short clip; anti-phase stereo and a 10 ms clip must be skipped too."""
+    from tests.helpers import bad_audio
+
+    mod = load("ljspeech")
+    c = tmp_path / "LJSpeech-1.1"
+    wav(c / "wavs" / "LJ002-0001.wav", 2.2)
+    bad_audio.truncated(c / "wavs" / "LJ002-0002.wav", seconds=4.5, sr=22050)
+    bad_audio.anti_phase_stereo(c / "wavs" / "LJ002-0003.wav", seconds=2.2, sr=22050)
+    bad_audio.blip(c / "wavs" / "LJ002-0004.wav", sr=22050)
+    (c / "metadata.csv").write_text("".join(f"LJ002-000{i}|t|t\n" for i in range(1, 5)))
+    out = tmp_path / "out"
+    sizes = mod.prepare_ljspeech(c, out, fractions=(1.0, 0.0, 0.0))
+    assert sizes == {"train": 1, "valid": 0, "test": 0}
+    skipped = {s["item"]: s["reason"] for s in read(out / "skipped.jsonl")}
+    assert skipped["wavs/LJ002-0002.wav"].startswith("truncated (header says 4.500 s, data holds 1.500 s")
+    assert skipped["wavs/LJ002-0003.wav"].startswith("silent")
+    assert skipped["wavs/LJ002-0004.wav"].startswith("too short")

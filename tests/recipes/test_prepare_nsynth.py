@@ -105,3 +105,25 @@ def test_prepare_nsynth_filters(tmp_path: Path) -> None:
     assert sizes["valid"] == sizes["test"] == 1 and sizes["train"] <= 1
     again = mod.prepare_nsynth(corpus, tmp_path / "cap2", max_per_split=1)
     assert again == sizes and read(tmp_path / "cap" / "valid.jsonl") == read(tmp_path / "cap2" / "valid.jsonl")
+
+
+def test_prepare_nsynth_rejects_bad_audio(tmp_path: Path) -> None:
+    """Issue 9: truncated, cancelling-stereo and far-too-short notes are skipped."""
+    from tests.helpers import bad_audio
+
+    mod = load("nsynth")
+    corpus = make_corpus(tmp_path / "nsynth")
+    folder = corpus / "nsynth-test"
+    examples = json.loads((folder / "examples.json").read_text())
+    makers = {40: bad_audio.truncated, 41: bad_audio.anti_phase_stereo, 42: bad_audio.blip}
+    for pitch, make in makers.items():
+        key, e = note(5, 0, 11, pitch)
+        examples[key] = e
+        make(folder / "audio" / f"{key}.wav", **({"seconds": 4.0} if pitch != 42 else {}))
+    (folder / "examples.json").write_text(json.dumps(examples))
+    sizes = mod.prepare_nsynth(corpus, tmp_path / "out")
+    assert sizes["test"] == 2
+    skipped = {s["item"].split("-")[-2]: s["reason"] for s in read(tmp_path / "out" / "skipped.jsonl")}
+    assert skipped["040"].startswith("truncated (header says 4.000 s")
+    assert skipped["041"].startswith("silent")
+    assert skipped["042"].startswith("too short (0.010 s < minimum 2 s")

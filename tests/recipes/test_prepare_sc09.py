@@ -95,3 +95,32 @@ def test_prepare_sc09_cli_and_missing_lists(tmp_path: Path) -> None:
         assert "testing_list.txt" in str(e)
     else:
         raise AssertionError("a corpus without testing_list.txt must be refused")
+
+
+def test_prepare_sc09_rejects_bad_audio_after_mixdown(tmp_path: Path, caplog) -> None:
+    """Issue 9: every kind of bad audio is skipped with its reason, and a
+    float clip outside [-1, 1] is kept (it is normalised when loaded)."""
+    from tests.helpers import bad_audio
+
+    mod = load("sc09")
+    corpus = make_corpus(tmp_path)
+    bad_audio.anti_phase_stereo(corpus / "three" / "a1a1a1a1_nohash_0.wav")
+    bad_audio.truncated(corpus / "three" / "b2b2b2b2_nohash_0.wav")
+    bad_audio.blip(corpus / "three" / "c3c3c3c3_nohash_0.wav")
+    bad_audio.loud_float(corpus / "three" / "d4d4d4d4_nohash_0.wav")
+    out = tmp_path / "data"
+    with caplog.at_level(logging.WARNING):
+        sizes = mod.prepare_sc09(corpus, out)
+    assert sizes == {"train": 4, "valid": 1, "test": 2}
+    skipped = {s["item"]: s["reason"] for s in read(out / "skipped.jsonl")}
+    assert skipped["three/a1a1a1a1_nohash_0.wav"].startswith("silent")
+    assert skipped["three/b2b2b2b2_nohash_0.wav"].startswith("truncated (header says 1.000 s, data holds 0.333 s")
+    assert skipped["three/c3c3c3c3_nohash_0.wav"].startswith("too short (0.010 s < minimum 0.5 s")
+    assert "three/d4d4d4d4_nohash_0.wav" not in skipped
+    assert "d4d4d4d4_nohash_0.wav: peak 25 outside [-1, 1]" in caplog.text
+    assert "silent: 1" in caplog.text and "truncated: 1" in caplog.text  # per-reason summary
+
+    # the minimum is an option: 0.6 s also drops the 0.5 s clip
+    mod.main(["prepare", "--corpus-dir", str(corpus), "--output-dir", str(tmp_path / "o"),
+              "--min-seconds", "0.6"])
+    assert "one/cccc3333_nohash_0.wav" in {s["item"] for s in read(tmp_path / "o" / "skipped.jsonl")}

@@ -29,6 +29,7 @@ resumes), stage 1 validates the WAVs and writes the manifests
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import struct
@@ -44,7 +45,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "TEMPLATE" / "pyscripts"))
 import recipe_common as rc  # noqa: E402
 
-from anytime_audio.audio.io import write_wav  # noqa: E402
+from anytime_audio.audio.io import validate_audio, write_wav  # noqa: E402
 
 log = logging.getLogger("recipes.gm_notes")
 
@@ -106,8 +107,9 @@ def render_note(program: int, pitch: int, velocity: int, out_wav: Path, soundfon
                 fluidsynth: str = "fluidsynth") -> Path:
     """Render one note to ``out_wav`` (mono, exactly ``seconds``, 16-bit, peak-normalised).
 
-    Raises RuntimeError when fluidsynth fails and AudioFileError-like
-    ValueError when the render is silent (a program without that key).
+    Raises RuntimeError when fluidsynth fails and AudioFileError (a
+    ValueError) when the render is silent (a program without that key) or
+    not finite: the same :func:`validate_audio` as every loaded clip.
     """
     with tempfile.TemporaryDirectory(prefix="gm_note_") as tmp:
         mid = Path(tmp) / "note.mid"
@@ -124,8 +126,7 @@ def render_note(program: int, pitch: int, velocity: int, out_wav: Path, soundfon
     mono = audio.mean(axis=1)
     n = int(round(seconds * sample_rate))
     mono = np.pad(mono[:n], (0, max(0, n - len(mono))))
-    if not np.all(np.isfinite(mono)) or float(np.max(np.abs(mono))) < 1e-4:
-        raise ValueError("silent render (no sound for this program/pitch)")
+    mono = validate_audio(mono, sample_rate, f"render of program {program} pitch {pitch}")
     return write_wav(out_wav, mono, sample_rate)
 
 
@@ -189,12 +190,15 @@ def prepare_gm_notes(
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
     seed: int = 0,
     nj: int = 1,
+    min_seconds: float = 2.0,
 ) -> dict[str, int]:
     """Validate the rendered notes and write ``{train,valid,test}.jsonl`` + ``labels.json``.
 
     ``split_by="program"`` holds out whole programs per family (like NSynth's
     held-out instruments); ``"note"`` splits notes per family at random
-    (seeded). Bad WAVs are reported and skipped. Returns the split sizes.
+    (seeded). Bad WAVs (``load_audio``: corrupt, truncated, silent,
+    non-finite, shorter than ``min_seconds``, by default half the 4 s model
+    clip) are reported and skipped. Returns the split sizes.
     """
     corpus = Path(corpus_dir).resolve()
     out = Path(output_dir)
@@ -219,8 +223,9 @@ def prepare_gm_notes(
     report = rc.SkipReport("notes")
     splits: dict[str, list[dict]] = {s: [] for s in rc.SPLITS}
     paths = [str(corpus / n["path"]) for n in notes]
+    probe = functools.partial(rc.probe_audio, min_seconds=min_seconds)
     for n, split, (path, duration, sr, err) in zip(notes, split_of,
-                                                   rc.parallel_map(rc.probe_audio, paths, nj, "gm_notes")):
+                                                   rc.parallel_map(probe, paths, nj, "gm_notes")):
         if err is not None:
             report.skip(n["path"], err)
             continue
@@ -270,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--split-by", default="program", choices=["program", "note"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--min-seconds", type=float, default=2.0, help="shorter notes are skipped")
     rc.run_cli(
         ap, argv,
         render=lambda a: render_gm_notes(a.target_dir, programs=_int_list(a.programs),
@@ -278,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
                                          note_seconds=a.note_seconds, soundfont=a.soundfont,
                                          nj=a.nj),
         prepare=lambda a: prepare_gm_notes(a.corpus_dir, a.output_dir, split_by=a.split_by,
-                                           seed=a.seed, nj=a.nj))
+                                           seed=a.seed, nj=a.nj, min_seconds=a.min_seconds))
 
 
 if __name__ == "__main__":

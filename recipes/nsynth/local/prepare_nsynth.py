@@ -16,7 +16,8 @@ nsynth-test -> test). label = instrument_family (labels.json holds the 11
 family names), speaker = the instrument (the "voice"), and pitch, velocity
 and instrument source go into the manifest too. The WAVs are used in place;
 each is decoded once to validate it (bad or missing files are reported and
-skipped). Optional filters: pitch range, instrument sources, and a per-split
+skipped; ``load_audio`` rejects truncated, silent, non-finite and notes
+shorter than ``min_seconds``, by default half the 4 s model clip). Optional filters: pitch range, instrument sources, and a per-split
 cap (a seeded subset, so a quick experiment need not index 300k notes).
 
     python local/prepare_nsynth.py download --target-dir downloads/nsynth
@@ -25,6 +26,7 @@ cap (a seeded subset, so a quick experiment need not index 300k notes).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -66,6 +68,7 @@ def prepare_nsynth(
     max_per_split: int = 0,
     seed: int = 0,
     nj: int = 1,
+    min_seconds: float = 2.0,
 ) -> dict[str, int]:
     """Write ``{train,valid,test}.jsonl`` + ``labels.json`` for NSynth.
 
@@ -74,6 +77,7 @@ def prepare_nsynth(
     """
     corpus = Path(corpus_dir).resolve()
     out = Path(output_dir)
+    probe = functools.partial(rc.probe_audio, min_seconds=min_seconds)
     bad_sources = set(sources) - set(SOURCES)
     if bad_sources:
         raise ValueError(f"unknown instrument sources {sorted(bad_sources)}; use {SOURCES}")
@@ -97,7 +101,7 @@ def prepare_nsynth(
             keep = sorted(rng.choice(keep, size=max_per_split, replace=False).tolist())
         log.info("%s: %d of %d notes kept", folder.name, len(keep), len(examples))
         paths = [str(folder / "audio" / f"{k}.wav") for k in keep]
-        for key, (path, duration, sr, err) in zip(keep, rc.parallel_map(rc.probe_audio, paths, nj, split)):
+        for key, (path, duration, sr, err) in zip(keep, rc.parallel_map(probe, paths, nj, split)):
             if err is None and sr != SAMPLE_RATE:
                 err = f"sample rate {sr} Hz, expected {SAMPLE_RATE}"
             if err is not None:
@@ -132,11 +136,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-per-split", type=int, default=0, help="0 = all notes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=1)
+    p.add_argument("--min-seconds", type=float, default=2.0, help="shorter notes are skipped")
     rc.run_cli(ap, argv, download=lambda a: print(download_nsynth(a.target_dir)),
                prepare=lambda a: prepare_nsynth(
                    a.corpus_dir, a.output_dir, pitch_range=(a.min_pitch, a.max_pitch),
                    sources=tuple(s for s in a.sources.split(",") if s),
-                   max_per_split=a.max_per_split, seed=a.seed, nj=a.nj))
+                   max_per_split=a.max_per_split, seed=a.seed, nj=a.nj,
+                   min_seconds=a.min_seconds))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ Corpus layout (as torchaudio's SPEECHCOMMANDS or the official tarball unpack it)
 Splits follow the corpus' own lists (files in neither list are train), so
 they are speaker-disjoint as the corpus intends. label = digit (0..9),
 speaker = the hash prefix of the filename. The manifests point at the corpus
-files in place (absolute paths); each file is decoded once to validate it,
-and bad files are reported and skipped.
+files in place (absolute paths); each file is decoded once to validate it
+(``load_audio``: truncated, silent after mixdown, non-finite, or shorter than
+``min_seconds``, by default half the 1 s model clip), and bad files are
+reported and skipped.
 
     python local/prepare_sc09.py download --target-dir downloads
     python local/prepare_sc09.py prepare --corpus-dir downloads/SpeechCommands/speech_commands_v0.02 \
@@ -22,6 +24,7 @@ and bad files are reported and skipped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -68,11 +71,13 @@ def _read_list(path: Path) -> set[str]:
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 
-def prepare_sc09(corpus_dir: str | Path, output_dir: str | Path, nj: int = 1) -> dict[str, int]:
+def prepare_sc09(corpus_dir: str | Path, output_dir: str | Path, nj: int = 1,
+                 min_seconds: float = 0.5) -> dict[str, int]:
     """Write ``output_dir/{train,valid,test}.jsonl`` + ``labels.json`` for SC09.
 
-    Returns the split sizes. Unreadable, empty, silent or non-16 kHz files
-    are reported and skipped (listed in ``output_dir/skipped.jsonl``).
+    Returns the split sizes. Unreadable, truncated, empty, silent, too short
+    (< ``min_seconds``) or non-16 kHz files are reported and skipped (listed
+    in ``output_dir/skipped.jsonl``).
     """
     corpus = Path(corpus_dir).resolve()
     out = Path(output_dir)
@@ -92,7 +97,8 @@ def prepare_sc09(corpus_dir: str | Path, output_dir: str | Path, nj: int = 1) ->
 
     report = rc.SkipReport("clips")
     splits: dict[str, list[dict]] = {s: [] for s in rc.SPLITS}
-    for path, duration, sr, err in rc.parallel_map(rc.probe_audio, [str(f) for f in files], nj, "sc09"):
+    for path, duration, sr, err in rc.parallel_map(functools.partial(rc.probe_audio, min_seconds=min_seconds),
+                                                     [str(f) for f in files], nj, "sc09"):
         p = Path(path)
         rel = f"{p.parent.name}/{p.name}"
         if err is None and sr != SAMPLE_RATE:
@@ -120,8 +126,10 @@ def main(argv: list[str] | None = None) -> None:
                                 fetch_help="download Speech Commands v0.02",
                                 corpus_dir_help="the speech_commands_v0.02 folder")
     p.add_argument("--nj", type=int, default=1, help="worker processes")
+    p.add_argument("--min-seconds", type=float, default=0.5, help="shorter clips are skipped")
     rc.run_cli(ap, argv, download=lambda a: print(download_sc09(a.target_dir)),
-               prepare=lambda a: prepare_sc09(a.corpus_dir, a.output_dir, nj=a.nj))
+               prepare=lambda a: prepare_sc09(a.corpus_dir, a.output_dir, nj=a.nj,
+                                              min_seconds=a.min_seconds))
 
 
 if __name__ == "__main__":
