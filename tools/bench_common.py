@@ -1,9 +1,11 @@
 """Shared helpers for the benchmark scripts in ``tools/``.
 
-What they need in common: timing that waits for the accelerator, a least-squares
+What they need in common: timing that waits for the accelerator (through
+``anytime_audio.core.device.synchronize``), a least-squares
 line with its R^2, a description of the machine the numbers came from, and a
 writer that rewrites one marked section of ``BENCHMARKS.md`` and leaves every
-other section as it was (so several tools can share one file).
+other section as it was (so several tools can share one file), written through
+the project's one atomic writer (``anytime_audio.core.atomic``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from typing import Callable, Sequence
 
 import torch
 
+from anytime_audio.core.atomic import atomic_write_text
+from anytime_audio.core.device import synchronize
+
 BENCHMARKS_HEADER = (
     "# Benchmarks\n\n"
     "Measured numbers, one section per tool. Each section lies between its tool's\n"
@@ -30,21 +35,12 @@ BENCHMARKS_HEADER = (
 
 
 # --------------------------------------------------------------------- timing
-def sync(device: torch.device | str) -> None:
-    """Wait for queued kernels so wall-clock timings are real (no-op on CPU)."""
-    kind = torch.device(device).type
-    if kind == "cuda":
-        torch.cuda.synchronize()
-    elif kind == "mps":
-        torch.mps.synchronize()
-
-
 def time_call(fn: Callable[[], object], device: torch.device | str) -> float:
     """Seconds taken by ``fn()``, synchronising the device before and after."""
-    sync(device)
+    synchronize(device)
     start = time.perf_counter()
     fn()
-    sync(device)
+    synchronize(device)
     return time.perf_counter() - start
 
 
@@ -173,19 +169,6 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
 
 def markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``path.tmp-<pid>`` in the same folder, then os.replace it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def replace_section(document: str, name: str, body: str) -> str:

@@ -2,76 +2,67 @@
 
 A checkpoint is a plain dictionary of tensors, numbers, strings, lists and
 dicts, saved with ``torch.save`` and loaded with ``weights_only=True``, so
-loading one never executes pickled code. Every write goes to a temporary file
-in the same folder and is renamed over the target, so a run killed mid-write
-keeps the previous checkpoint intact.
+loading one never executes pickled code. Every write goes through the
+project's one atomic writer (:mod:`anytime_audio.core.atomic`): a temporary
+file in the same folder, fsynced, then renamed over the target, so a run killed
+mid-write keeps the previous checkpoint intact, and the temporary file it may
+leave is removed when the next :class:`~anytime_audio.core.trainer.Trainer` starts.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def atomic_save_numpy(path: str | os.PathLike, array: np.ndarray) -> None:
-    """``np.save`` through a temporary file (``path`` should end in ``.npy``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npy")
-    try:
-        np.save(tmp, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+from anytime_audio.core.atomic import atomic_write_with
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """Atomically save a checkpoint dictionary (tensors and plain Python values)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Atomically save a checkpoint dictionary (tensors and plain Python values), fsynced before the rename."""
+    atomic_write_with(path, lambda f: torch.save(state, f))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be loaded: empty, truncated, corrupt, or holding code."""
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint without executing code (``weights_only=True``)."""
+    """Load a checkpoint without executing code (``weights_only=True``).
+
+    Raises ``FileNotFoundError`` when there is no file and :class:`CheckpointError`
+    (one line naming the file) when it is empty, truncated or corrupt, or holds
+    pickled Python objects. torch's own message for the last case advises
+    retrying with ``weights_only=False``, which would run those objects' code,
+    so it is replaced (and not chained) rather than passed on.
+    """
+    import pickle
+    import re
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (an interrupted write?): delete it, or restore a good copy")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if refused:
+            raise CheckpointError(
+                f"refused to load checkpoint {path}: it holds a pickled Python object ({refused.group(1)}) "
+                "that would run code when loaded; use only checkpoints written by anytime-audio"
+            ) from None
+        reason = "UnpicklingError"
+    except (EOFError, RuntimeError, KeyError, ValueError, IndexError, TypeError, AttributeError, OSError) as e:
+        reason = type(e).__name__
+    raise CheckpointError(
+        f"checkpoint {path} is truncated or corrupt, or not a torch checkpoint ({reason}): "
+        "delete it, or restore a good copy"
+    )
 
 
 def capture_rng_state() -> dict:

@@ -6,24 +6,33 @@ The trainer knows nothing of audio or images: it asks the model for
 
 * AdamW with gradient clipping, mixed precision where the device has it;
 * an exactly resumable data order (the batch at step ``s`` is a function of
-  the seed and ``s``, not of how many times the run was restarted);
+  the seed and ``s``, not of how many times the run was restarted), and
+  reproducible random draws inside the dataset: a dataset with a
+  ``reseed(seed)`` method (random crops, augmentation) is reseeded before each
+  step's batch with ``draw_seed(seed, step, rank)`` (:mod:`anytime_audio.core.batches`);
 * atomic checkpoints holding model, optimizer, scaler and RNG state, loaded
   with ``weights_only=True``; ``resume=True`` continues at the exact step;
-* CSV logs (and TensorBoard when installed and asked for) and a tqdm bar;
+* CSV logs (and TensorBoard when installed and asked for) and a tqdm bar; a
+  resumed run first drops the rows logged after its checkpoint, so no
+  ``(step, split, name)`` row appears twice;
+* clean-up at start: temporary files that killed writes left in ``out_dir``
+  are removed;
 * distributed data parallel when launched by ``torchrun`` (nccl on CUDA,
   gloo on CPU); only rank 0 writes files.
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
+import io
 import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -31,6 +40,15 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from anytime_audio.core.atomic import atomic_write_text, remove_stale_temporaries
+from anytime_audio.core.batches import (
+    StepBatches,
+    collate,
+    draw_seed,
+    iterate_batches,
+    reseed_dataset,
+    to_device,
+)
 from anytime_audio.core.checkpoint import (
     capture_rng_state,
     load_checkpoint,
@@ -67,15 +85,17 @@ class TrainConfig:
     log_backend: str = "csv"
     resume: bool = True
     progress: bool = True
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f for f in cls.__dataclass_fields__}
-        kwargs = {k: v for k, v in d.items() if k in known}
+        """Build from a config section; an unknown key is an error (a typo would be silently ignored)."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
+        kwargs = dict(d)
         if "betas" in kwargs:
             kwargs["betas"] = tuple(kwargs["betas"])
-        kwargs["extra"] = {k: v for k, v in d.items() if k not in known}
         return cls(**kwargs)
 
 
@@ -92,6 +112,7 @@ def init_distributed(device_name: str = "auto") -> tuple[int, int, torch.device]
             dist.init_process_group("nccl")
         else:
             dist.init_process_group("gloo")
+        atexit.register(_destroy_process_group)
         return dist.get_rank(), world, device
     if dist.is_initialized():
         device = pick_device(device_name)
@@ -101,75 +122,19 @@ def init_distributed(device_name: str = "auto") -> tuple[int, int, torch.device]
     return 0, 1, pick_device(device_name)
 
 
+def _destroy_process_group() -> None:
+    """Tear down the process group at exit, while the interpreter is still whole.
+
+    A process that exits with the group alive may abort in the backend's C++
+    threads ("terminate called without an active exception") after its work
+    is done; the CLI never tears the group down itself.
+    """
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def is_main_process() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
-
-
-# ----------------------------------------------------------------- data order
-class StepBatches:
-    """Deterministic batches: the batch at ``step`` depends only on (seed, step).
-
-    Each epoch is a fresh permutation seeded by ``seed + epoch``; under DDP each
-    rank takes an interleaved share of the global batch, so ``world`` processes
-    see the same data as one process with ``world`` times the batch.
-    """
-
-    def __init__(self, dataset_size: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
-        if dataset_size < 1:
-            raise ValueError("cannot train on an empty dataset")
-        self.n = dataset_size
-        self.global_batch = batch_size * world
-        self.batch_size = batch_size
-        self.seed = seed
-        self.rank = rank
-        self.world = world
-        self.per_epoch = max(1, self.n // self.global_batch)
-        self._epoch = -1
-        self._perm: torch.Tensor | None = None
-
-    def indices(self, step: int) -> list[int]:
-        epoch, within = divmod(step, self.per_epoch)
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-            perm = torch.randperm(self.n, generator=g)
-            reps = math.ceil(self.global_batch / self.n)
-            self._perm = perm.repeat(reps) if reps > 1 else perm
-            self._epoch = epoch
-        start = (within * self.global_batch) % len(self._perm)
-        chunk = self._perm[start : start + self.global_batch]
-        return chunk[self.rank :: self.world].tolist()
-
-
-def collate(items: Sequence):
-    """Stack tensors, or tuples of tensors / None, into a batch."""
-    first = items[0]
-    if isinstance(first, torch.Tensor):
-        return torch.stack(list(items))
-    if isinstance(first, (tuple, list)):
-        return tuple(
-            None if first[i] is None else torch.stack([torch.as_tensor(it[i]) for it in items])
-            for i in range(len(first))
-        )
-    raise TypeError(f"cannot collate items of type {type(first).__name__}")
-
-
-def to_device(batch, device: torch.device):
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(to_device(b, device) for b in batch)
-    return batch
-
-
-def iterate_batches(dataset: Dataset, batch_size: int, limit: int | None = None) -> Iterator:
-    """Sequential, unshuffled batches (validation and code dumping)."""
-    n = len(dataset)
-    count = 0
-    for start in range(0, n, batch_size):
-        if limit is not None and count >= limit:
-            return
-        yield collate([dataset[i] for i in range(start, min(n, start + batch_size))])
-        count += 1
 
 
 class _LossModule(nn.Module):
@@ -187,28 +152,57 @@ class _LossModule(nn.Module):
 class MetricLogger:
     """Appends scalars to ``<dir>/metrics.csv`` (and TensorBoard if asked)."""
 
+    HEADER = ["step", "split", "name", "value"]
+
     def __init__(self, out_dir: Path, backend: str = "csv"):
         self.path = out_dir / "metrics.csv"
+        self.tensorboard_dir = out_dir / "tensorboard" if backend == "tensorboard" else None
         self.writer = None
-        if backend == "tensorboard":
+        self._purge_step: int | None = None
+
+    def drop_after(self, step: int) -> int:
+        """Delete the rows logged after ``step`` (a resumed run logs them again); return how many.
+
+        Rows a kill cut short are dropped too. The file is rewritten atomically;
+        TensorBoard drops its own events after ``step`` when it next opens.
+        """
+        self._purge_step = step + 1
+        if not self.path.is_file():
+            return 0
+        with open(self.path, newline="") as f:
+            rows = list(csv.reader(f)) or [self.HEADER]
+        kept = [r for r in rows[1:] if len(r) == len(self.HEADER) and r[0].isdigit() and int(r[0]) <= step]
+        dropped = len(rows) - 1 - len(kept)
+        if dropped:
+            text = io.StringIO()
+            csv.writer(text).writerows([self.HEADER, *kept])
+            atomic_write_text(self.path, text.getvalue())
+            log.info("dropped %d rows of %s logged after step %d", dropped, self.path, step)
+        return dropped
+
+    def _tensorboard(self):
+        if self.writer is None and self.tensorboard_dir is not None:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.writer = SummaryWriter(str(out_dir / "tensorboard"))
+                self.writer = SummaryWriter(str(self.tensorboard_dir), purge_step=self._purge_step)
             except ImportError:  # pragma: no cover - tensorboard is a dependency
                 log.warning("tensorboard is not installed; logging to CSV only")
+                self.tensorboard_dir = None
+        return self.writer
 
     def log(self, step: int, split: str, values: dict[str, float]) -> None:
         new = not self.path.exists()
         with open(self.path, "a", newline="") as f:
             w = csv.writer(f)
             if new:
-                w.writerow(["step", "split", "name", "value"])
+                w.writerow(self.HEADER)
             for name, value in values.items():
                 w.writerow([step, split, name, f"{value:.6g}"])
-        if self.writer is not None:
+        writer = self._tensorboard()
+        if writer is not None:
             for name, value in values.items():
-                self.writer.add_scalar(f"{split}/{name}", value, step)
+                writer.add_scalar(f"{split}/{name}", value, step)
 
 
 # -------------------------------------------------------------------- trainer
@@ -261,6 +255,8 @@ class Trainer:
         self.logger = MetricLogger(self.out_dir, config.log_backend) if is_main_process() else None
         if is_main_process():
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            for tmp in remove_stale_temporaries(self.out_dir):
+                log.info("removed %s, left by a write that was killed", tmp)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -312,7 +308,9 @@ class Trainer:
         return cfg.lr
 
     def _train_batch(self, step: int):
+        """The batch of ``step``: which items from :class:`StepBatches`, their random draws from :func:`draw_seed`."""
         indices = self.batches.indices(step)
+        reseed_dataset(self.train_set, draw_seed(self.config.seed, step, self.rank))
         return to_device(collate([self.train_set[i] for i in indices]), self.device)
 
     @torch.no_grad()
@@ -320,6 +318,7 @@ class Trainer:
         if self.valid_set is None or self.valid_fn is None or len(self.valid_set) == 0:
             return {}
         self.model.eval()
+        reseed_dataset(self.valid_set, draw_seed(self.config.seed, 0, self.rank, stream=1))  # same draws every time
         totals: dict[str, float] = {}
         count = 0
         for batch in iterate_batches(self.valid_set, self.config.batch_size, self.config.valid_batches):
@@ -336,6 +335,8 @@ class Trainer:
         cfg = self.config
         if cfg.resume and self.checkpoint_path.is_file():
             self.load(self.checkpoint_path)
+        if self.logger:
+            self.logger.drop_after(self.step)  # rows after the checkpoint are logged again
         if self.step >= cfg.steps:
             log.info("already trained for %d steps; nothing to do", self.step)
             return self.validate()
@@ -346,7 +347,7 @@ class Trainer:
         )
         running: dict[str, float] = {}
         last_valid: dict[str, float] = {}
-        started = time.time()
+        started, start_step = time.time(), self.step
         while self.step < cfg.steps:
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr_at(self.step)
@@ -369,7 +370,7 @@ class Trainer:
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                 n = cfg.log_every if self.step % cfg.log_every == 0 else (self.step % cfg.log_every)
                 means = {k: v / n for k, v in running.items()}
-                means["steps_per_s"] = self.step / max(1e-9, time.time() - started)
+                means["steps_per_s"] = (self.step - start_step) / max(1e-9, time.time() - started)
                 running = {}
                 bar.set_postfix({k: f"{means[k]:.3g}" for k in list(means)[:4]})
                 if self.logger:

@@ -28,7 +28,8 @@ def main(out_dir: str) -> None:
     dist.all_gather(gathered, flat)
     if dist.get_rank() == 0:
         same = all(torch.equal(gathered[0], g_) for g_ in gathered[1:])
-        print(f"WORLD={dist.get_world_size()} IDENTICAL={same} STEP={trainer.step}")
+        print(f"WORLD={dist.get_world_size()} IDENTICAL={same} STEP={trainer.step}", flush=True)
+    dist.barrier()  # no rank tears its connections down while another still uses them
     dist.destroy_process_group()
 
 

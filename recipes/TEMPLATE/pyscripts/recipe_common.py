@@ -25,6 +25,7 @@ import shutil
 import tarfile
 import urllib.request
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -50,7 +51,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 # ----------------------------------------------------------------------- writes
-from anytime_audio.core.checkpoint import atomic_write_bytes as _atomic_write_bytes  # noqa: E402
+from anytime_audio.core.atomic import atomic_write, atomic_write_bytes as _atomic_write_bytes  # noqa: E402
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
@@ -97,8 +98,11 @@ def write_manifests(
     file is written even when empty (with a warning), so the layout is fixed.
     With ``report``, its :meth:`SkipReport.summary` is logged and written to
     ``output_dir`` afterwards (the usual last step of a ``prepare_<set>``).
+    Every label must be null or in ``0..len(label_names)-1``; otherwise a
+    ValueError names the split file and line, and nothing is written.
     """
     out = Path(output_dir)
+    _check_labels(out, splits, len(label_names))
     out.mkdir(parents=True, exist_ok=True)
     sizes = {}
     for split in SPLITS:
@@ -121,6 +125,19 @@ def write_manifests(
     return sizes
 
 
+def _check_labels(out: Path, splits: dict[str, list[dict]], num_labels: int) -> None:
+    """Refuse a label outside labels.json before any file is written, naming
+    the line it would have in its split file (records are sorted by id)."""
+    from anytime_audio.manifest import label_problem
+
+    for split, recs in splits.items():
+        for line_no, rec in enumerate(sorted(recs, key=lambda r: r["id"]), 1):
+            problem = label_problem(rec.get("label"), num_labels)
+            if problem:
+                raise ValueError(f"{out / f'{split}.jsonl'}:{line_no}: {problem} (id {rec['id']!r}); "
+                                 "fix the prepare script's labels or label names")
+
+
 def save_png(image: np.ndarray, path: str | os.PathLike) -> Path:
     """Save a uint8 image ``[H, W]`` (grey) or ``[H, W, 3]`` (RGB) as PNG, atomically."""
     from PIL import Image
@@ -131,14 +148,8 @@ def save_png(image: np.ndarray, path: str | os.PathLike) -> Path:
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
         raise ValueError(f"{path}: expected [H, W] or [H, W, 3], got {arr.shape}")
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f"{p.name}.tmp-{os.getpid()}")
-    try:
-        Image.fromarray(arr).save(tmp, format="PNG")
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(p) as f:
+        Image.fromarray(arr).save(f, format="PNG")
     return p
 
 
@@ -200,8 +211,12 @@ def stratified_split(
 # ------------------------------------------------------------- bad-file report
 class SkipReport:
     """Report-and-skip bookkeeping: bad inputs are logged one by one and
-    counted; :meth:`summary` logs the total at the end (and writes them to a
-    file), so one corrupt file never stops a long preparation."""
+    counted; :meth:`summary` logs the total per reason at the end and writes
+    them to ``skipped.jsonl`` (item, reason, kind), so one corrupt file never
+    stops a long preparation and none slips in unnoticed. A reason's kind is
+    its text before the first " (" (``"silent"``, ``"too short"``,
+    ``"truncated"``... as :class:`anytime_audio.audio.io.AudioFileError`
+    words them)."""
 
     def __init__(self, what: str = "files") -> None:
         self.what = what
@@ -219,13 +234,18 @@ class SkipReport:
     def __len__(self) -> int:
         return len(self.skipped)
 
+    @staticmethod
+    def kind(reason: str) -> str:
+        return reason.split(" (", 1)[0]
+
     def summary(self, output_dir: str | os.PathLike | None = None) -> None:
         if self.skipped:
-            log.warning("skipped %d of %d %s (bad or unreadable)", len(self.skipped),
-                        self.total, self.what)
+            kinds = Counter(self.kind(r) for _, r in self.skipped)
+            log.warning("skipped %d of %d %s (bad or unreadable: %s)", len(self.skipped),
+                        self.total, self.what, ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items())))
             if output_dir is not None:
                 write_jsonl(Path(output_dir) / "skipped.jsonl",
-                            [{"item": i, "reason": r} for i, r in self.skipped])
+                            [{"item": i, "reason": r, "kind": self.kind(r)} for i, r in self.skipped])
         else:
             log.info("all %d %s usable, none skipped", self.total, self.what)
             if output_dir is not None:
@@ -270,13 +290,16 @@ def crop_segments(audio: np.ndarray, sample_rate: int, seconds: float,
     return [audio[i * seg:(i + 1) * seg] for i in range(n)]
 
 
-def probe_audio(path: str) -> tuple[str, float | None, int | None, str | None]:
-    """Worker that decodes one file: ``(path, duration, sample_rate, None)``,
-    or ``(path, None, None, reason)`` when it is unreadable (never raises)."""
+def probe_audio(path: str, min_seconds: float = 0.0) -> tuple[str, float | None, int | None, str | None]:
+    """Worker that decodes and validates one file (``load_audio``: after
+    mixdown, silent, truncated, non-finite or shorter than ``min_seconds`` is
+    rejected): ``(path, duration, sample_rate, None)``, or
+    ``(path, None, None, reason)`` for a bad file (never raises). Give it a
+    minimum with ``functools.partial(probe_audio, min_seconds=...)``."""
     from anytime_audio.audio.io import AudioFileError, load_audio
 
     try:
-        audio, sr = load_audio(path)
+        audio, sr = load_audio(path, min_seconds=min_seconds)
     except AudioFileError as e:
         return path, None, None, e.reason
     return path, len(audio) / sr, sr, None
@@ -286,24 +309,27 @@ def segment_job(job: tuple[str, str, int, float, int, float]
                 ) -> tuple[str, list[tuple[str, float]] | None, str | None]:
     """Worker for the speech corpora: load ``src`` (resampled to
     ``sample_rate``), cut it with :func:`crop_segments` and write
-    ``<out_stem>_<k>.wav`` per segment.
+    ``<out_stem>_<k>.wav`` per segment. The file is validated by
+    ``load_audio`` (shorter than ``min_seconds``, truncated, silent after
+    mixdown... are rejected with the reason) and each segment by
+    ``validate_audio`` (silent stretches are dropped).
 
     ``job = (src, out_stem, sample_rate, seconds, max_segments, min_seconds)``.
     Returns ``(src, [(wav_path, duration), ...], None)`` or
     ``(src, None, reason)``; it never raises for a bad file, so one corrupt
     clip cannot stop a pool.
     """
-    from anytime_audio.audio.io import AudioFileError, load_audio, write_wav
+    from anytime_audio.audio.io import AudioFileError, load_audio, validate_audio, write_wav
 
     src, out_stem, sample_rate, seconds, max_segments, min_seconds = job
     try:
-        audio, sr = load_audio(src, sample_rate=sample_rate)
-        segments = crop_segments(audio, sr, seconds, max_segments, min_seconds)
-        if not segments:
-            return src, None, f"too short ({len(audio) / sr:.2f} s < {min_seconds:g} s)"
+        audio, sr = load_audio(src, sample_rate=sample_rate, min_seconds=min_seconds)
+        segments = crop_segments(audio, sr, seconds, max_segments, min_seconds=0.0)
         written = []
         for k, seg in enumerate(segments):
-            if float(np.max(np.abs(seg))) < 1e-4:  # a silent stretch: not worth a clip
+            try:
+                validate_audio(seg, sr, f"{src}[segment {k}]")
+            except AudioFileError:  # a silent stretch: not worth a clip
                 continue
             path = write_wav(f"{out_stem}_{k}.wav", seg, sr)
             written.append((str(path), len(seg) / sr))
@@ -318,34 +344,29 @@ def segment_job(job: tuple[str, str, int, float, int, float]
 def download_url(url: str, dest: str | os.PathLike, md5: str | None = None,
                  timeout: float = 60.0) -> Path:
     """Download ``url`` to ``dest`` (skipped when it exists and the checksum,
-    if given, matches). Written to a temporary name first, so an interrupted
-    download never looks complete."""
+    if given, matches). Written through :func:`atomic_write`, so an interrupted
+    or corrupt download never looks complete."""
     from tqdm import tqdm
 
     p = Path(dest)
     if p.is_file() and (md5 is None or file_md5(p) == md5):
         log.info("%s already downloaded", p)
         return p
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f"{p.name}.part-{os.getpid()}")
     log.info("downloading %s -> %s", url, p)
     req = urllib.request.Request(url, headers={"User-Agent": "anytime-audio-recipes"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r, open(tmp, "wb") as f:
-            size = int(r.headers.get("Content-Length") or 0) or None
-            with tqdm(total=size, unit="B", unit_scale=True, desc=p.name) as bar:
-                while True:
-                    block = r.read(1 << 20)
-                    if not block:
-                        break
-                    f.write(block)
-                    bar.update(len(block))
-        if md5 is not None and file_md5(tmp) != md5:
+    with urllib.request.urlopen(req, timeout=timeout) as r, atomic_write(p) as f:
+        size = int(r.headers.get("Content-Length") or 0) or None
+        digest = hashlib.md5()
+        with tqdm(total=size, unit="B", unit_scale=True, desc=p.name) as bar:
+            while True:
+                block = r.read(1 << 20)
+                if not block:
+                    break
+                f.write(block)
+                digest.update(block)
+                bar.update(len(block))
+        if md5 is not None and digest.hexdigest() != md5:  # raising here discards the temporary file
             raise OSError(f"checksum mismatch for {url} (expected md5 {md5})")
-        os.replace(tmp, p)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return p
 
 
