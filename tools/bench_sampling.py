@@ -74,7 +74,6 @@ from bench_common import (  # noqa: E402
     markdown_table,
     summarize,
     STATS,
-    sync,
     time_call,
     update_markdown_section,
 )
@@ -82,6 +81,7 @@ from bench_common import (  # noqa: E402
 from anytime_audio.builders import Renderer, build_autoencoder, build_prior, num_samples  # noqa: E402
 from anytime_audio.core.anytime import AnytimeSampler  # noqa: E402
 from anytime_audio.core.budget import parse_budget  # noqa: E402
+from anytime_audio.core.device import pick_device, synchronize  # noqa: E402
 from anytime_audio.core.prior import filter_logits  # noqa: E402
 
 log = logging.getLogger("bench_sampling")
@@ -93,15 +93,6 @@ TARGET_QUARTER_RATIO = 0.35
 
 
 # ----------------------------------------------------------------- set-up
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda asked for, but torch sees no CUDA device")
-    return device
-
-
 def load_configs(overrides: list[str] | None = None):
     """``(prior_cfg, model_cfg, data_cfg)`` from the repo's YAMLs plus ``group.key=value`` overrides."""
     cfg = OmegaConf.create({
@@ -168,10 +159,10 @@ def timed_generate(prior, n: int, labels, device, seed: int, use_cache: bool, ma
     """Run ``prior.generate`` to the end; ``(total seconds, per-step seconds, codes [n, k])``."""
     gen = _generator(device, seed)
     steps, tokens = [], []
-    sync(device)
+    synchronize(device)
     start = last = time.perf_counter()
     for token in prior.generate(n, max_codes, labels, use_cache=use_cache, generator=gen):
-        sync(device)
+        synchronize(device)
         now = time.perf_counter()
         steps.append(now - last)
         last = now
@@ -524,7 +515,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = pick_device(args.device)
     info = machine_info(device)
     warning = contention_note()
     if warning:
