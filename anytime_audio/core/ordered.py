@@ -121,7 +121,6 @@ class OrderedAutoencoder(nn.Module):
             latent = encoder(torch.zeros(1, *self.input_shape))
             encoder.train(was_training)
         self.latent_shape = tuple(latent.shape[1:])
-        self.num_channels = self.latent_shape[0]
 
     # ------------------------------------------------------------ properties
     @property
@@ -189,12 +188,6 @@ class OrderedAutoencoder(nn.Module):
         safe_codes = torch.where(keep, codes, torch.zeros_like(codes))
         latent = self.quantizer.dequantize(safe_codes, (codes.shape[0],) + self.latent_shape)
         return self.decoder(self._mask_latent(latent, k_t))
-
-    def reconstruct(self, x: torch.Tensor, k: int | torch.Tensor | None = None) -> torch.Tensor:
-        """Encode then decode the first ``k`` codes (evaluation helper)."""
-        out = self.quantizer(self.encoder(x))
-        k_t = self._as_k(k, x.shape[0], x.device)
-        return self.decoder(self._mask_latent(out.quantized, k_t))
 
     def forward(self, x: torch.Tensor, k: torch.Tensor | None = None):
         z = self.encoder(x)

@@ -143,7 +143,7 @@ def load_metrics(path: str | os.PathLike) -> dict:
     return d
 
 
-from anytime_audio.core.checkpoint import atomic_write_bytes as _atomic_write_bytes  # noqa: E402
+from anytime_audio.core.atomic import atomic_write_bytes as _atomic_write_bytes  # noqa: E402
 
 
 def _sorted_fractions(fractions: Mapping[str, Any]) -> list[str]:
@@ -208,8 +208,23 @@ def render_markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def plot_budget_curves(metrics: Mapping[str, Any], title: str = "") -> bytes:
-    """PNG bytes: one panel per (section, metric), one line per model/prior, log2 x-axis."""
+# Series that appear in several panels keep one colour and one name everywhere.
+_KNOWN_SERIES = ("ordered", "unordered", "vocoder_on_input", "test_clips", "transformer", "ardm")
+
+
+def series_colors(metrics: Mapping[str, Any]) -> dict[str, str]:
+    """One colour per series name (model or prior), the same in every panel."""
+    names = list(_KNOWN_SERIES)
+    for section in SECTIONS:
+        for name in metrics.get(section) or {}:
+            if name not in names:
+                names.append(name)
+    palette = [f"C{i}" for i in range(10)]
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def budget_figure(metrics: Mapping[str, Any], title: str = ""):
+    """Matplotlib figure: one panel per (section, metric), one line per model/prior, log2 x-axis."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -221,6 +236,7 @@ def plot_budget_curves(metrics: Mapping[str, Any], title: str = "") -> bytes:
                 if m not in metric_names:
                     metric_names.append(m)
         panels += [(section, m) for m in metric_names]
+    colors = series_colors(metrics)
 
     ncols = min(4, max(1, len(panels)))
     nrows = max(1, math.ceil(len(panels) / ncols))
@@ -245,7 +261,12 @@ def plot_budget_curves(metrics: Mapping[str, Any], title: str = "") -> bytes:
                 continue
             xs, ys = zip(*pts)
             ticks.update(xs)
-            ax.plot(xs, ys, marker="o", label=name)
+            # a single point (e.g. the vocoder ceiling, measured at full codes) is drawn as a level
+            style = dict(linestyle="--", marker=None) if len(pts) == 1 else dict(marker="o")
+            if len(pts) == 1:
+                ax.axhline(ys[0], color=colors[name], label=name, **style)
+            else:
+                ax.plot(xs, ys, color=colors[name], label=name, **style)
         ax.set_xscale("log", base=2)
         if ticks:
             ax.set_xticks(sorted(ticks))
@@ -255,8 +276,13 @@ def plot_budget_curves(metrics: Mapping[str, Any], title: str = "") -> bytes:
         ax.set_xlabel("budget (fraction of L)")
         ax.set_title(f"{section}: {metric}", fontsize=9)
         ax.grid(True, alpha=0.3)
+    return fig
+
+
+def plot_budget_curves(metrics: Mapping[str, Any], title: str = "") -> bytes:
+    """PNG bytes of :func:`budget_figure`."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    budget_figure(metrics, title).savefig(buf, format="png", dpi=100)
     return buf.getvalue()
 
 

@@ -4,7 +4,7 @@
 
 where ``mu`` and ``S`` are the mean and (unbiased, N-1) covariance of the
 features.  The embedder is pluggable: anything mapping a batch to ``[B, D]``
-features (here usually :meth:`anytime_audio.eval.classifier.AudioClassifier.embed`,
+features (here usually :meth:`anytime_audio.scoring.classifier.AudioClassifier.embed`,
 since no pretrained embedder can be downloaded; the SC09 practice).
 
 Numerics.  Everything is computed in float64.  ``Tr((S_a S_b)^{1/2})`` is

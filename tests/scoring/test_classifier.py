@@ -5,17 +5,16 @@ import math
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from anytime_audio.audio.metrics import log_mel
-from anytime_audio.eval.classifier import (
+from anytime_audio.core.trainer import Trainer, TrainConfig, iterate_batches
+from anytime_audio.scoring.classifier import (
     AudioClassifier,
     ImageClassifier,
+    classifier_accuracy,
     classifier_scores,
-    evaluate_classifier,
     inception_score,
-    split_batch,
-    train_classifier,
 )
 
 SR = 8000
@@ -48,30 +47,32 @@ class _LogMel(nn.Module):
         return log_mel(x, SR, n_fft=256, hop_length=64, n_mels=N_MELS)
 
 
-def _loader(x, y, shuffle, seed=0):
-    return DataLoader(TensorDataset(x, y), batch_size=16, shuffle=shuffle, generator=torch.Generator().manual_seed(seed))
+def _fit(model, x, y, out_dir, steps, lr):
+    """Train with the project's one training loop; returns the logged train losses."""
+    config = TrainConfig(steps=steps, batch_size=16, lr=lr, log_every=1, valid_every=10**6,
+                         checkpoint_every=10**6, device="cpu", progress=False, seed=0)
+    Trainer(model, TensorDataset(x, y), out_dir, config).fit()
+    rows = (out_dir / "metrics.csv").read_text().splitlines()
+    return [float(r.split(",")[3]) for r in rows if ",train,loss," in r]
 
 
-def test_audio_classifier_learns_two_tones():
+def test_audio_classifier_learns_two_tones(tmp_path):
     torch.manual_seed(0)
     frontend = _LogMel()
     wav, y = _tones(64, 0)
     wav_v, y_v = _tones(32, 1)
     model = AudioClassifier(n_classes=2, n_mels=N_MELS, channels=(16, 32), embed_dim=16)
-    hist = train_classifier(
-        model, _loader(frontend(wav), y, True), _loader(frontend(wav_v), y_v, False),
-        epochs=4, lr=3e-3, progress=False,
-    )
-    assert hist["steps"] == 16 and len(hist["train_loss"]) == 16 and hist["epochs"] == 4
-    assert hist["best_valid_accuracy"] >= 0.95
-    assert sum(hist["train_loss"][-4:]) < sum(hist["train_loss"][:4])
-    assert not model.training
-    assert evaluate_classifier(model, _loader(frontend(wav_v), y_v, False))["accuracy"] >= 0.95
+    losses = _fit(model, frontend(wav), y, tmp_path, steps=16, lr=3e-3)
+    assert len(losses) == 16
+    assert sum(losses[-4:]) < sum(losses[:4])
+    valid = TensorDataset(frontend(wav_v), y_v)
+    assert classifier_accuracy(model, iterate_batches(valid, 16)) >= 0.95
 
     # the same model fed waveforms through a frontend
     wrapped = AudioClassifier(n_classes=2, n_mels=N_MELS, channels=(16, 32), embed_dim=16, frontend=frontend)
     wrapped.load_state_dict(model.state_dict())
     wrapped.eval()
+    model.eval()
     with torch.no_grad():
         assert torch.allclose(wrapped(wav_v), model(frontend(wav_v)), atol=1e-5)
     scores = classifier_scores(wrapped, wav_v, labels=y_v, batch_size=10)
@@ -82,7 +83,7 @@ def test_audio_classifier_learns_two_tones():
         model(wav_v)
 
 
-def test_image_classifier_learns_stripes_with_step_budget():
+def test_image_classifier_learns_stripes(tmp_path):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     n = 64
@@ -91,10 +92,10 @@ def test_image_classifier_learns_stripes_with_step_budget():
     horiz, vert = base[:, None].expand(16, 16), base[None, :].expand(16, 16)
     x = torch.where(y[:, None, None] == 1, vert, horiz).unsqueeze(1) + 0.3 * torch.randn(n, 1, 16, 16, generator=g)
     model = ImageClassifier(n_classes=2, in_channels=1, channels=(8, 16), embed_dim=16)
-    hist = train_classifier(model, _loader(x, y, True), _loader(x[:32], y[:32], False), steps=20, lr=1e-2, progress=False)
-    assert hist["steps"] == 20
-    assert hist["best_valid_accuracy"] >= 0.95
-    assert sum(hist["train_loss"][-3:]) < sum(hist["train_loss"][:3])
+    losses = _fit(model, x, y, tmp_path, steps=20, lr=1e-2)
+    assert len(losses) == 20
+    assert classifier_accuracy(model, iterate_batches(TensorDataset(x[:32], y[:32]), 16)) >= 0.95
+    assert sum(losses[-3:]) < sum(losses[:3])
     scores = classifier_scores(model, x)
     assert math.isnan(scores["accuracy"])
     assert scores["probs"].shape == (n, 2) and scores["predictions"].shape == (n,)
@@ -106,12 +107,8 @@ def test_inception_score_bounds():
     assert inception_score(torch.eye(5).repeat(2, 1)) == pytest.approx(5.0, rel=1e-6)
 
 
-def test_split_batch_and_arguments():
-    x, y = split_batch({"mel": torch.zeros(2, 3), "label": [0, 1]})
-    assert x.shape == (2, 3) and y.tolist() == [0, 1]
-    with pytest.raises(KeyError):
-        split_batch({"label": [0]})
-    with pytest.raises(ValueError):
-        train_classifier(ImageClassifier(2), [], None)
+def test_classifier_arguments():
     with pytest.raises(ValueError):
         AudioClassifier(n_classes=1)
+    with pytest.raises(ValueError, match="images"):
+        ImageClassifier(2).embed(torch.zeros(2, 3, 8, 8))

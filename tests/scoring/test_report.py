@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from anytime_audio.eval.report import fraction_key, load_metrics, validate_metrics, write_report
+from anytime_audio.scoring.report import fraction_key, load_metrics, validate_metrics, write_report
 
 FRACS = [0.125, 0.25, 0.5, 1.0]
 
@@ -106,3 +106,23 @@ def test_validate_rejects_bad_shapes(mutate, match, tmp_path):
 def test_validate_rejects_non_dict():
     with pytest.raises(ValueError):
         validate_metrics([1, 2])
+
+
+def test_each_series_keeps_one_colour_and_name_in_every_panel():
+    from anytime_audio.scoring.report import budget_figure
+
+    curve = {"0.25": {"mse": 2.0, "stoi": 0.3}, "1.0": {"mse": 1.0, "stoi": 0.5}}
+    metrics = {
+        # "unordered" lacks stoi, so the colour cycle would shift in that panel without fixed colours
+        "reconstruction": {"ordered": curve, "unordered": {"0.25": {"mse": 3.0}, "1.0": {"mse": 1.1}},
+                           "vocoder_on_input": {"1.0": {"stoi": 0.6}}},
+        "generation": {"transformer": {"0.25": {"accuracy": 0.5}, "1.0": {"accuracy": 0.9}}},
+    }
+    fig = budget_figure(metrics)
+    colours: dict[str, set] = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert set(colours) == {"ordered", "unordered", "vocoder_on_input", "transformer"}
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert len({next(iter(c)) for c in colours.values()}) == 4

@@ -3,7 +3,7 @@
 No pretrained embedder (VGGish, Inception, ...) can be downloaded here, so,
 as in the SC09 literature, we train a small classifier on the corpus labels
 and use its penultimate layer as the embedding for the Fréchet distance
-(:mod:`anytime_audio.eval.frechet`) and its softmax for accuracy and the
+(:mod:`anytime_audio.scoring.frechet`) and its softmax for accuracy and the
 Inception score.  Numbers are therefore only comparable between runs that
 share the same classifier checkpoint.
 
@@ -14,44 +14,46 @@ share the same classifier checkpoint.
   build the model with the same frontend before loading a checkpoint.
 * :class:`ImageClassifier` takes images ``[B, C, H, W]``.
 
-Both expose ``embed(x) -> [B, embed_dim]`` and ``forward(x) -> logits``.
-:func:`train_classifier` fits either one; :func:`classifier_scores`
-computes accuracy, Inception score and features for a batch of samples.
-
-Loaders yield ``(input, label)`` tuples/lists, or dicts with a ``"label"``
-key and the input under one of ``"input"``, ``"x"``, ``"mel"``, ``"audio"``,
-``"image"``.
+Both expose ``embed(x) -> [B, embed_dim]``, ``forward(x) -> logits`` and
+``training_loss(batch, step)``, so the project's one training loop
+(:class:`anytime_audio.core.trainer.Trainer`) fits them like any other model.
+:func:`classifier_accuracy` scores labelled batches; :func:`classifier_scores`
+computes accuracy, Inception score and features for generated samples.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "AudioClassifier",
     "ImageClassifier",
-    "split_batch",
-    "train_classifier",
-    "evaluate_classifier",
+    "classifier_accuracy",
     "inception_score",
     "classifier_scores",
 ]
 
-_INPUT_KEYS = ("input", "x", "mel", "audio", "image")
+
+class _CrossEntropyTraining:
+    """``training_loss`` for :class:`~anytime_audio.core.trainer.Trainer`: cross-entropy on ``(x, label)``."""
+
+    def training_loss(self, batch, step: int = 0) -> tuple[Tensor, dict[str, float]]:
+        x, y = batch
+        logits = self(x)
+        y = y.long()
+        loss = F.cross_entropy(logits, y)
+        return loss, {"loss": float(loss.detach()), "accuracy": float((logits.detach().argmax(-1) == y).float().mean())}
 
 
-class AudioClassifier(nn.Module):
+class AudioClassifier(_CrossEntropyTraining, nn.Module):
     """Conv1d classifier over log-mel ``[B, n_mels, frames]``.
 
     Input BatchNorm over mel bins (learned per-bin normalisation of the
@@ -108,7 +110,7 @@ class AudioClassifier(nn.Module):
         return self.head(self.dropout(self.embed(x)))
 
 
-class ImageClassifier(nn.Module):
+class ImageClassifier(_CrossEntropyTraining, nn.Module):
     """Conv2d classifier over images ``[B, C, H, W]``.
 
     ``len(channels)`` blocks of two 3x3 convs (BatchNorm, GELU) with a
@@ -156,157 +158,20 @@ class ImageClassifier(nn.Module):
         return self.head(self.dropout(self.embed(x)))
 
 
-# --------------------------------------------------------------------------- training
-
-
-def split_batch(batch: Any) -> tuple[Tensor, Tensor]:
-    """``(input, label)`` from a tuple/list batch or a dict batch (see module doc)."""
-    if isinstance(batch, dict):
-        if "label" not in batch:
-            raise KeyError(f"batch dict has no 'label' key (keys: {sorted(batch)})")
-        for k in _INPUT_KEYS:
-            if k in batch:
-                return batch[k], torch.as_tensor(batch["label"])
-        raise KeyError(f"batch dict has none of the input keys {_INPUT_KEYS} (keys: {sorted(batch)})")
-    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
-        return batch[0], torch.as_tensor(batch[1])
-    raise TypeError(f"cannot split batch of type {type(batch).__name__} into (input, label)")
-
-
 @torch.no_grad()
-def evaluate_classifier(
-    model: nn.Module,
-    loader: Iterable,
-    device: str | torch.device = "cpu",
-    transform: Callable[[Tensor], Tensor] | None = None,
-) -> dict[str, float]:
-    """``{"accuracy", "loss"}`` of ``model`` over ``loader`` (eval mode; restores the mode)."""
+def classifier_accuracy(model: nn.Module, batches: Iterable, device: str | torch.device = "cpu") -> float:
+    """Accuracy of ``model`` over ``(input, label)`` batches (eval mode; restores the mode)."""
     was_training = model.training
     model.eval()
-    n = correct = 0
-    loss_sum = 0.0
+    correct = total = 0
     try:
-        for batch in loader:
-            x, y = split_batch(batch)
-            x, y = x.to(device), y.to(device).long()
-            if transform is not None:
-                x = transform(x)
-            logits = model(x)
-            loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-            correct += int((logits.argmax(-1) == y).sum())
-            n += y.numel()
+        for x, y in batches:
+            predictions = model(x.to(device)).argmax(-1).cpu()
+            correct += int((predictions == y.long()).sum())
+            total += y.numel()
     finally:
         model.train(was_training)
-    if n == 0:
-        return {"accuracy": float("nan"), "loss": float("nan")}
-    return {"accuracy": correct / n, "loss": loss_sum / n}
-
-
-def train_classifier(
-    model: nn.Module,
-    train_loader: Iterable,
-    valid_loader: Iterable | None = None,
-    *,
-    epochs: int | None = None,
-    steps: int | None = None,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-4,
-    device: str | torch.device = "cpu",
-    transform: Callable[[Tensor], Tensor] | None = None,
-    keep_best: bool = True,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Fit ``model`` with AdamW + cross-entropy (cosine-decayed learning rate).
-
-    Give ``epochs`` (full passes) or ``steps`` (optimizer steps, cycling the
-    loader); with both, training stops at whichever comes first.  ``transform``
-    is applied to each input on ``device`` (e.g. a LogMel frontend kept
-    outside the model).  After each epoch (or at the end in step mode) the
-    model is scored on ``valid_loader``; with ``keep_best`` the weights with
-    the best valid accuracy are restored at the end.  The model is left in
-    eval mode.
-
-    Returns ``{"train_loss": [per step], "train_accuracy": [per step],
-    "valid_accuracy": [per evaluation], "valid_loss": [per evaluation],
-    "best_valid_accuracy": float (NaN without a valid_loader),
-    "steps": int, "epochs": float}``.
-    """
-    if epochs is None and steps is None:
-        raise ValueError("give epochs or steps")
-    try:
-        steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
-    except TypeError:
-        steps_per_epoch = None
-    if steps is None:
-        if steps_per_epoch is None:
-            raise ValueError("epochs needs a train_loader with len(); give steps instead")
-        total = epochs * steps_per_epoch
-    else:
-        total = steps if epochs is None or steps_per_epoch is None else min(steps, epochs * steps_per_epoch)
-    if total <= 0:
-        raise ValueError(f"nothing to train: {total} steps")
-
-    model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    history: dict[str, Any] = {"train_loss": [], "train_accuracy": [], "valid_accuracy": [], "valid_loss": []}
-    best_acc, best_state = -1.0, None
-
-    def run_valid() -> None:
-        nonlocal best_acc, best_state
-        if valid_loader is None:
-            return
-        res = evaluate_classifier(model, valid_loader, device, transform)
-        history["valid_accuracy"].append(res["accuracy"])
-        history["valid_loss"].append(res["loss"])
-        logger.info("classifier step %d: valid accuracy %.4f loss %.4f", step, res["accuracy"], res["loss"])
-        if keep_best and res["accuracy"] > best_acc:
-            best_acc = res["accuracy"]
-            best_state = copy.deepcopy(model.state_dict())
-
-    step = 0
-    model.train()
-    bar = tqdm(total=total, desc="classifier", disable=not progress, leave=False)
-    try:
-        while step < total:
-            seen_any = False
-            for batch in train_loader:
-                seen_any = True
-                x, y = split_batch(batch)
-                x, y = x.to(device), y.to(device).long()
-                if transform is not None:
-                    with torch.no_grad():
-                        x = transform(x)
-                logits = model(x)
-                loss = F.cross_entropy(logits, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                step += 1
-                acc = float((logits.detach().argmax(-1) == y).float().mean())
-                history["train_loss"].append(float(loss.detach()))
-                history["train_accuracy"].append(acc)
-                bar.update(1)
-                bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", acc=f"{acc:.2f}")
-                if step >= total:
-                    break
-            if not seen_any:
-                raise ValueError("train_loader is empty")
-            if steps_per_epoch is not None and step % steps_per_epoch == 0 and step < total:
-                run_valid()
-                model.train()
-        run_valid()
-    finally:
-        bar.close()
-
-    if keep_best and best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    history["best_valid_accuracy"] = max(history["valid_accuracy"]) if history["valid_accuracy"] else float("nan")
-    history["steps"] = step
-    history["epochs"] = step / steps_per_epoch if steps_per_epoch else float("nan")
-    return history
+    return correct / total if total else float("nan")
 
 
 # --------------------------------------------------------------------------- scoring

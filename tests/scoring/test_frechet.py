@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from anytime_audio.eval.frechet import (
+from anytime_audio.scoring.frechet import (
     FeatureStats,
     embed_stats,
     frechet_distance,
