@@ -16,13 +16,17 @@
 #   start with "--" or at a bare "--" (which is dropped); what is left stays in
 #   "$@" for the caller.
 #
+# An error is one line on stderr, naming the script: $PARSE_OPTIONS_PROG when
+# set (recipes/TEMPLATE/anytime.sh sets it to the recipe's run.sh, so the data
+# script it calls reports under the name the user typed), else $0.
+#
 # Unlike Kaldi's parser there is no special --config option: recipes here use
 # a variable named `config` (the Hydra experiment preset) like any other.
 # Internal names start with _po_ and are unset at the end.
 
 _po_fail() {
-  echo "$(basename "$0"): $*" >&2
-  echo "Run '$0 --help' for the list of options." >&2
+  local _po_prog="${PARSE_OPTIONS_PROG:-$0}"
+  echo "$_po_prog: $*; see $_po_prog --help" >&2
   exit 1
 }
 

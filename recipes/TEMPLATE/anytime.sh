@@ -1,40 +1,47 @@
 #!/usr/bin/env bash
-# Shared recipe template (ESPnet style): stages 2..7 of every anytime_audio recipe.
+# Shared recipe template (ESPnet style): the stages of every anytime_audio recipe.
 #
-# A corpus recipe (recipes/<set>/run.sh) runs its own stage 0 (download or
-# generate the corpus) and stage 1 (write data/<set>/{train,valid,test}.jsonl +
-# labels.json), then calls this script with --stage/--stop-stage and the
-# options below. The stages here are corpus-independent:
+#   0-1  the corpus' own data script (--data-script, normally local/data.sh):
+#        download or generate the corpus, write data/<set>/{train,valid,test}.jsonl
+#        + labels.json
+#   2    train the ordered autoencoder           -> $exp/ordered
+#   3    train the unordered baseline (optional) -> $exp/unordered
+#   4    dump code sequences                     -> $exp/ordered/codes/{train,valid,test}.npy
+#   5    fit the code prior(s)                   -> $exp/ordered (one per --priors entry)
+#        (--vocoder true: also train our fast vocoder -> $exp/ordered/vocoder; 6-7 render with it)
+#   6    sample at every budget                  -> $exp/ordered/samples/...
+#   7    train the evaluation classifier, evaluate -> $exp/ordered/report.md, budget_curve.png
 #
-#   2  train the ordered autoencoder          -> $exp/ordered
-#   3  train the unordered baseline (optional) -> $exp/unordered
-#   4  dump code sequences                     -> $exp/ordered/codes/{train,valid,test}.npy
-#   5  fit the code prior(s)                   -> $exp/ordered (one per --priors entry)
-#   6  sample at every budget                  -> $exp/ordered/samples/...
-#   7  train the evaluation classifier, evaluate -> $exp/ordered/report.md, budget_curve.png
+# A recipe's run.sh sets its corpus defaults and passes everything else on:
+#   ../TEMPLATE/anytime.sh --data-script local/data.sh --data-dir data/sc09 \
+#       --data-config sc09 --model mel "$@"
+# Options of this template are listed below. Any other --name value pair is an
+# option of the data script: it is passed on to it, and the data script rejects
+# the ones it does not know (even when stages 0-1 are not run). --help prints the
+# data script's options, then these.
+#
+# Data script contract: `DATA_SCRIPT --stage N --stop-stage M --data-dir DIR
+# --python PATH [corpus options]` runs its stages N..M within 0-1, is idempotent,
+# and with an empty range (N > M) only checks its options.
 #
 # Every stage is idempotent: when it finishes it writes a marker
 # $exp/.done.<step> (holding the command it ran) and later runs skip it with
 # "Stage N: already done, skipping ...". Delete the marker (or choose another
 # --exp) to redo a step.
-#
-# Usage (normally through a run.sh):
-#   recipes/TEMPLATE/anytime.sh --data-dir data/sc09 --data-config sc09 --exp exp/mel_default \
-#       [--stage 2] [--stop-stage 7] [--config fast] [--priors "transformer ardm"] ...
-#
-# A run.sh may also source this file as `. ../TEMPLATE/anytime.sh --options-only`:
-# that defines the option variables below (so run.sh accepts and documents them),
-# log(), anytime_help() and anytime_template_args(), and returns without running
-# anything.
+set -euo pipefail
+_template_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$_template_dir/common.sh"
 
 # ------------------------------ options --------------------------------------
 # Each variable is an option: --stop-stage 5 sets stop_stage=5.
-stage=2                 # First stage to run (this template has stages 2..7).
+stage=0                 # First stage to run (0-1: data script, 2-7: this template).
 stop_stage=100          # Last stage to run.
+data_script=            # Stages 0-1: the corpus' data script (local/data.sh in a recipe).
+                        # Empty: skip stages 0-1 (the manifests must exist).
 data_dir=               # Manifest folder: {train,valid,test}.jsonl + labels.json (required).
 data_config=            # Hydra data group, configs/data/<name>.yaml (required).
-exp=                    # Experiment folder (required). Ordered model in $exp/ordered,
-                        # unordered baseline in $exp/unordered, classifier in $exp/ordered/classifier.
+exp=                    # Experiment folder (default: exp/<model>_<config>). Ordered model in
+                        # $exp/ordered, unordered baseline in $exp/unordered.
 model=mel               # Hydra model group: mel | wave (audio sets), image (image sets).
 config=default          # Experiment preset configs/experiment/<name>.yaml: default | fast.
 baseline=true           # Stage 3: also train the unordered twin (model.truncation=none).
@@ -43,6 +50,8 @@ priors=transformer      # Priors for stages 5-6, space separated: "transformer",
 budgets="[0.125,0.25,0.5,1.0]"  # Stage 6 code budgets: fractions (0.25), percentages
                         # (25%), code counts (64) or deadlines (150ms), as a Hydra list.
 num_samples=16          # Stage 6: samples drawn per prior (each decoded at every budget).
+vocoder=false           # Stage 5: also train our fast mel vocoder (train-vocoder -> $exp/ordered/vocoder);
+                        # stages 6-7 then render with it (model.vocoder=...). Mel models only.
 extra_overrides=        # Extra Hydra overrides added to EVERY CLI call (space separated,
                         # e.g. "device=cuda train.steps=2000").
 ae_overrides=           # Extra Hydra overrides for the autoencoder stages 2-3 only.
@@ -53,39 +62,31 @@ cli=                    # How to call the CLI. Empty: the console script `anytim
                         # (falls back to `$python -m anytime_audio.cli` when it is not on
                         # PATH). "python": `$python -m anytime_audio.cli`. Anything else
                         # is used as the command itself (split on spaces).
-python=python3          # Python interpreter for --cli python and the recipes' local/*.py.
-# The repository's virtual environment (made by tools/setup.sh) is used when no
-# environment is active, so the recipes also run without activating it.
-_repo_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.venv"
-if [ -z "${VIRTUAL_ENV:-}" ] && [ -x "$_repo_venv/bin/python" ]; then
-  python="$_repo_venv/bin/python"
-  export PATH="$_repo_venv/bin:$PATH"
-fi
-dry_run=false           # true: log the commands without running them (no markers written).
+python="$REPO_PYTHON"   # Python interpreter for --cli python and the data script's local/*.py
+                        # (default: the repository's .venv when no environment is active).
+dry_run=false           # true: log the commands (data script included) without running them.
 # ---------------------------- end of options ---------------------------------
 
-# Names of the options above, in order (run.sh forwards all of them).
-anytime_options=(stage stop_stage data_dir data_config exp model config baseline priors
-  budgets num_samples extra_overrides ae_overrides prior_overrides sample_overrides
+_options=(stage stop_stage data_script data_dir data_config exp model config baseline priors
+  budgets num_samples vocoder extra_overrides ae_overrides prior_overrides sample_overrides
   eval_overrides cli python dry_run)
 
-log() { echo "$(date '+%F %T') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
-
-# Print the option list with the current values as defaults.
-anytime_help() {
-  cat <<EOF
-Options of the shared stages 2-7 (recipes/TEMPLATE/anytime.sh):
+_help() {
+  cat <<HELP
+Shared options (recipes/TEMPLATE/anytime.sh):
   --stage N               first stage to run (default: $stage)
   --stop-stage N          last stage to run (default: $stop_stage)
+  --data-script FILE      stages 0-1: the corpus' data script (default: ${data_script:-none})
   --data-dir DIR          manifests {train,valid,test}.jsonl + labels.json (default: ${data_dir:-required})
   --data-config NAME      Hydra data group configs/data/NAME.yaml (default: ${data_config:-required})
-  --exp DIR               experiment folder (default: ${exp:-exp/<model>_<config> in a recipe})
+  --exp DIR               experiment folder (default: ${exp:-exp/<model>_<config>})
   --model NAME            Hydra model group: mel | wave | image (default: $model)
   --config NAME           experiment preset configs/experiment/NAME.yaml: default | fast (default: $config)
   --baseline true|false   stage 3: train the unordered baseline too (default: $baseline)
   --priors "LIST"         priors for stages 5-6: transformer, ardm (default: "$priors")
   --budgets LIST          stage 6 budgets as a Hydra list (default: $budgets)
   --num-samples N         stage 6 samples per prior (default: $num_samples)
+  --vocoder true|false    stage 5: also train our fast mel vocoder; 6-7 render with it (default: $vocoder)
   --extra-overrides "..." Hydra overrides added to every CLI call (default: "$extra_overrides")
   --ae-overrides "..."    Hydra overrides for stages 2-3 (default: "$ae_overrides")
   --prior-overrides "..." Hydra overrides for stage 5 (default: "$prior_overrides")
@@ -95,52 +96,73 @@ Options of the shared stages 2-7 (recipes/TEMPLATE/anytime.sh):
                           else the command to run (default: "$cli")
   --python PATH           Python interpreter (default: $python)
   --dry-run true|false    log the commands, run nothing (default: $dry_run)
-Stages: 2 train ordered autoencoder, 3 train unordered baseline, 4 dump codes,
-        5 train priors, 6 sample at budgets, 7 train classifier + evaluate.
-Finished steps leave \$exp/.done.<step>; delete it to redo that step.
-EOF
+Stages: 0-1 data script (download or generate, manifests), 2 train ordered autoencoder,
+        3 train unordered baseline, 4 dump codes, 5 train priors, 6 sample at budgets,
+        7 train classifier + evaluate.
+Finished steps leave a marker (\$exp/.done.<step>); delete it to redo that step.
+HELP
 }
 
-# Fill the array `template_args` with "--name value" for every option (run.sh
-# passes it to this script after its own stages 0-1).
-anytime_template_args() {
-  template_args=()
-  local _name
-  for _name in "${anytime_options[@]}"; do
-    template_args+=("--${_name//_/-}" "${!_name}")
-  done
-}
+# ------------------------------ arguments ------------------------------------
+# Errors name the script the user ran: the recipe's run.sh when it passed a data script.
+_prog="$0"
+for _a in "$@"; do
+  case "$_a" in --data-script | --data-script=*) _prog="recipes/$(basename "$PWD")/run.sh" ;; esac
+done
+export PARSE_OPTIONS_PROG="$_prog"
+_fail() { echo "$_prog: $*; see $_prog --help" >&2; exit 1; }
 
-if [ "${1:-}" = "--options-only" ]; then
-  # Sourced by a run.sh for the option variables and helpers only.
-  return 0
-fi
-
-set -euo pipefail
-
-help_message="Usage: $0 --data-dir DIR --data-config NAME --exp DIR [options]
-$(anytime_help)"
-
-_template_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Split the arguments: this template's options, and the rest (the data script's).
+_own=()
+_data_args=()
+_want_help=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --help | -h) _want_help=true; shift; continue ;;
+    --*=*) _name="${1%%=*}"; _pair=("$_name" "${1#*=}"); shift ;;
+    --*) [ $# -ge 2 ] || _fail "option $1 needs a value"; _name=$1; _pair=("$1" "$2"); shift 2 ;;
+    *) _fail "unexpected argument '$1'" ;;
+  esac
+  _var="${_name#--}"
+  _var="${_var//-/_}"
+  if [[ " ${_options[*]} " == *" $_var "* ]]; then
+    _own+=("${_pair[@]}")
+  else
+    _data_args+=("${_pair[@]}")
+  fi
+done
+set -- ${_own[@]+"${_own[@]}"}
 . "$_template_dir/../../tools/parse_options.sh"
 
-if [ $# -gt 0 ]; then
-  log "Error: unexpected arguments: $*"
-  exit 1
+if [ -n "$data_script" ] && [ ! -x "$data_script" ]; then
+  _fail "--data-script $data_script is not an executable file"
+fi
+if $_want_help; then
+  if [ -n "$data_script" ]; then
+    echo "Usage: $_prog [options]"
+    "$data_script" ${_data_args[@]+"${_data_args[@]}"} --help | sed 1d
+  else
+    echo "Usage: $0 --data-dir DIR --data-config NAME [options]"
+  fi
+  _help
+  exit 0
+fi
+
+if [ -n "$data_script" ]; then
+  # Check the data script's options now, whichever stages run.
+  "$data_script" ${_data_args[@]+"${_data_args[@]}"} --stage 1 --stop-stage 0
+elif [ ${#_data_args[@]} -gt 0 ]; then
+  _fail "unknown option '${_data_args[0]}'"
 fi
 
 # ------------------------------ checks ---------------------------------------
-for _opt in stage stop_stage num_samples; do
-  if ! [[ "${!_opt}" =~ ^[0-9]+$ ]]; then
-    log "Error: --${_opt//_/-} must be a non-negative integer, got '${!_opt}'"
-    exit 1
-  fi
-done
-for _opt in data_dir data_config exp; do
-  if [ -z "${!_opt}" ]; then
-    log "Error: --${_opt//_/-} is required (see --help)"
-    exit 1
-  fi
+require_int stage stop_stage num_samples
+if [ "$stage" -gt "$stop_stage" ]; then
+  log "Nothing to do (--stage $stage is after --stop-stage $stop_stage)."
+  exit 0
+fi
+for _opt in data_dir data_config; do
+  [ -n "${!_opt}" ] || { log "Error: --${_opt//_/-} is required (see --help)"; exit 1; }
 done
 for _prior in $priors; do
   case "$_prior" in
@@ -148,24 +170,36 @@ for _prior in $priors; do
     *) log "Error: unknown prior '$_prior' in --priors (transformer, ardm)"; exit 1 ;;
   esac
 done
+[ -n "$exp" ] || exp="exp/${model}_${config}"
 
 _abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/${1#./}" ;; esac; }
 data_dir="$(_abspath "$data_dir")"
 exp="$(_abspath "$exp")"
 
-# Runs that read the manifests need them to exist.
-_needs_data=false
-for _n in 2 3 7; do
-  if [ "$stage" -le "$_n" ] && [ "$stop_stage" -ge "$_n" ]; then _needs_data=true; fi
-done
-if $_needs_data; then
-  for _f in train.jsonl valid.jsonl test.jsonl labels.json; do
-    if [ ! -f "$data_dir/$_f" ]; then
-      log "Error: $data_dir/$_f not found; run the recipe's stage 1 (data preparation) first"
+# ------------------------------ stages 0-1 -----------------------------------
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 0 ]; then
+  if [ -z "$data_script" ]; then
+    log "Stages 0-1: no --data-script; using the manifests in $data_dir"
+  else
+    _data_cmd=("$data_script" --stage "$stage" --stop-stage "$((stop_stage < 1 ? stop_stage : 1))"
+      --data-dir "$data_dir" --python "$python" ${_data_args[@]+"${_data_args[@]}"})
+    if $dry_run; then
+      log "Stages 0-1: ${_data_cmd[*]}"
+    elif ! "${_data_cmd[@]}"; then
+      log "Stages 0-1: $data_script failed (see the messages above); fix and re-run from --stage $stage"
       exit 1
     fi
-  done
+  fi
 fi
+[ "$stop_stage" -ge 2 ] || { log "Done (stages $stage..$stop_stage)."; exit 0; }
+
+# ------------------------------ stages 2-7 -----------------------------------
+# Runs that read the manifests need them to exist.
+for _n in 2 3 7; do
+  if [ "$stage" -le "$_n" ] && [ "$stop_stage" -ge "$_n" ] && ! $dry_run; then
+    check_manifests "$data_dir"
+  fi
+done
 
 # The CLI command, as an array.
 if [ -z "$cli" ]; then
@@ -188,34 +222,14 @@ read -r -a _prior_ov <<<"$prior_overrides"
 read -r -a _sample_ov <<<"$sample_overrides"
 read -r -a _eval_ov <<<"$eval_overrides"
 
-# run_step STAGE STEP CMD...: run the CLI command unless $exp/.done.STEP exists.
-run_step() {
-  local _stage=$1 _step=$2
-  shift 2
-  local _marker="$exp/.done.$_step"
-  if [ -f "$_marker" ]; then
-    log "Stage $_stage: already done, skipping $_step (remove $_marker to redo)"
-    return 0
-  fi
-  log "Stage $_stage: $_step: ${cli_cmd[*]} $*"
-  if $dry_run; then
-    return 0
-  fi
-  mkdir -p "$exp"
-  if ! "${cli_cmd[@]}" "$@"; then
-    log "Stage $_stage: $_step failed (see the messages above); fix and re-run from --stage $_stage"
-    exit 1
-  fi
-  printf '%s %s\n' "${cli_cmd[*]}" "$*" >"$_marker.tmp-$$"
-  mv "$_marker.tmp-$$" "$_marker"
-}
+# run_step STAGE STEP CLI-ARGS...: the CLI call, once (marker $exp/.done.STEP).
+run_step() { run_once "$1" "$2" "$exp/.done.$2" "${cli_cmd[@]}" "${@:3}"; }
 
 _data=("data=$data_config" "data.manifest_dir=$data_dir")
 _preset=("+experiment=$config")
 
 log "Experiment folder: $exp (data: $data_dir, model: $model, config: $config)"
 
-# ------------------------------ stages ---------------------------------------
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "Stage 2: train the ordered autoencoder -> $exp/ordered"
   run_step 2 train_ae train-ae "exp_dir=$exp/ordered" "${_data[@]}" "model=$model" \
@@ -233,10 +247,10 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  log "Stage 4: dump code sequences -> $exp/ordered/codes/{train,valid,test}.npy"
+  log "Stage 4: dump code sequences -> $exp/ordered/codes/{$(IFS=,; echo "${SPLITS[*]}")}.npy"
   run_step 4 dump_codes dump-codes "exp_dir=$exp/ordered" ${_extra[@]+"${_extra[@]}"}
   if ! $dry_run; then
-    for _split in train valid test; do
+    for _split in "${SPLITS[@]}"; do
       if [ ! -f "$exp/ordered/codes/$_split.npy" ]; then
         log "Error: stage 4 did not write $exp/ordered/codes/$_split.npy"
         exit 1
@@ -245,19 +259,25 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   fi
 fi
 
+_voc_ov=()
+$vocoder && _voc_ov=("model.vocoder=$exp/ordered/vocoder")
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   for _prior in $priors; do
     log "Stage 5: train the $_prior prior on the codes"
     run_step 5 "train_prior.$_prior" train-prior "exp_dir=$exp/ordered" "prior=$_prior" \
       "${_preset[@]}" ${_prior_ov[@]+"${_prior_ov[@]}"} ${_extra[@]+"${_extra[@]}"}
   done
+  if $vocoder; then
+    log "Stage 5: train our fast vocoder -> $exp/ordered/vocoder"
+    run_step 5 train_vocoder train-vocoder "exp_dir=$exp/ordered" ${_extra[@]+"${_extra[@]}"}
+  fi
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   for _prior in $priors; do
     log "Stage 6: sample $num_samples clips from the $_prior prior at budgets $budgets"
     run_step 6 "sample.$_prior" sample "exp_dir=$exp/ordered" "prior=$_prior" \
-      "budgets=$budgets" "n=$num_samples" ${_sample_ov[@]+"${_sample_ov[@]}"} \
+      "budgets=$budgets" "n=$num_samples" ${_voc_ov[@]+"${_voc_ov[@]}"} ${_sample_ov[@]+"${_sample_ov[@]}"} \
       ${_extra[@]+"${_extra[@]}"}
   done
 fi
@@ -266,7 +286,10 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   log "Stage 7: train the evaluation classifier, then evaluate"
   run_step 7 train_classifier train-classifier "exp_dir=$exp/ordered" "${_data[@]}" "${_preset[@]}" \
     ${_eval_ov[@]+"${_eval_ov[@]}"} ${_extra[@]+"${_extra[@]}"}
-  run_step 7 evaluate evaluate "exp_dir=$exp/ordered" "${_preset[@]}" \
+  _baseline_ov=()
+  $baseline && _baseline_ov=("eval.baseline_dir=$exp/unordered")
+  run_step 7 evaluate evaluate "exp_dir=$exp/ordered" "${_preset[@]}" ${_baseline_ov[@]+"${_baseline_ov[@]}"} \
+    ${_voc_ov[@]+"${_voc_ov[@]}"} \
     ${_eval_ov[@]+"${_eval_ov[@]}"} ${_extra[@]+"${_extra[@]}"}
   log "Stage 7: samples (WAVs or PNG grids per budget, one folder per prior): $exp/ordered/samples*"
   log "Stage 7: report: $exp/ordered/report.md, plots: $exp/ordered/budget_curve.png," \

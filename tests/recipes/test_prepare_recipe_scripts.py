@@ -1,7 +1,8 @@
-"""The shell side of the recipes: tools/parse_options.sh, every run.sh --help,
-and the shared stages 2-7 of recipes/TEMPLATE/anytime.sh driven with a fake
-CLI (so the stage commands, markers and skips are checked without training
-anything)."""
+"""The shell side of the recipes: tools/parse_options.sh, the thin run.sh /
+local/data.sh pairs (options, help, errors), the data scripts driven with a fake
+Python, and the shared stages 2-7 of recipes/TEMPLATE/anytime.sh driven with a
+fake CLI (so the stage commands, markers and skips are checked without
+training anything)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PARSE = REPO / "tools" / "parse_options.sh"
 TEMPLATE = REPO / "recipes" / "TEMPLATE" / "anytime.sh"
+COMMON = REPO / "recipes" / "TEMPLATE" / "common.sh"
 RECIPES = ["tts_digits", "sc09", "vctk", "ljspeech", "nsynth", "gm_notes", "mnist", "cifar10",
            "celeba", "sklearn_digits"]
-# Recipe-specific options every run.sh must document (beyond the template's).
+# Corpus options every recipe's local/data.sh documents (run.sh --help shows them).
 RECIPE_OPTIONS = {
     "tts_digits": ["--num-clips", "--nj", "--seed", "--make-digits-args"],
     "sc09": ["--corpus-dir", "--download", "--nj"],
@@ -33,7 +35,7 @@ RECIPE_OPTIONS = {
     "celeba": ["--corpus-dir", "--download", "--crop-size", "--image-size", "--max-per-split", "--nj"],
     "sklearn_digits": ["--image-size", "--seed"],
 }
-TEMPLATE_OPTIONS = ["--stage", "--stop-stage", "--data-dir", "--data-config", "--exp", "--model",
+TEMPLATE_OPTIONS = ["--stage", "--stop-stage", "--data-script", "--data-dir", "--data-config", "--exp", "--model",
                     "--config", "--baseline", "--priors", "--budgets", "--num-samples",
                     "--extra-overrides", "--cli", "--python", "--dry-run"]
 IMAGE_SETS = {"mnist", "cifar10", "celeba", "sklearn_digits"}
@@ -88,21 +90,49 @@ def test_parse_options_help(parse_script: Path) -> None:
     assert r.stdout.strip() == "Usage: p.sh [--stage N] [--stop-stage N]"
 
 
-# ------------------------------------------------------------------- run.sh
+# ------------------------------------------------------- run.sh + data.sh
 def _help_options(text: str) -> list[tuple[str, str]]:
     """(option, its help line) for every documented option."""
     return [(m.group(1), line) for line in text.splitlines()
             if (m := re.match(r"\s+(--[a-z][a-z-]*)", line))]
 
 
+def _recipe(name: str) -> Path:
+    return REPO / "recipes" / name / "run.sh"
+
+
+def test_every_recipe_script_parses() -> None:
+    scripts = [TEMPLATE, COMMON, PARSE, *(REPO / "recipes").glob("*/run.sh"),
+               *(REPO / "recipes").glob("*/local/data.sh")]
+    assert len(scripts) == 3 + 2 * len(RECIPES)
+    for script in scripts:
+        r = bash("-n", str(script))
+        assert r.returncode == 0, f"{script}: {r.stderr}"
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_run_sh_is_a_thin_call_of_the_template(recipe: str) -> None:
+    """run.sh only sets the corpus defaults; stages 0-1 live in local/data.sh."""
+    run = _recipe(recipe)
+    text = run.read_text()
+    assert len(text.splitlines()) <= 25, f"{run} has {len(text.splitlines())} lines"
+    assert "../TEMPLATE/anytime.sh" in text and "--data-script local/data.sh" in text
+    assert text.rstrip().endswith('"$@"')
+    data = run.parent / "local" / "data.sh"
+    assert data.is_file() and data.stat().st_mode & 0o111, f"{data} is missing or not executable"
+    body = data.read_text()
+    assert "set -euo pipefail" in body and "tools/parse_options.sh" in body
+    assert 'log "Stage 0:' in body and 'log "Stage 1:' in body
+
+
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_run_sh_help_documents_options(recipe: str) -> None:
-    run = REPO / "recipes" / recipe / "run.sh"
-    r = bash(str(run), "--help")
+    r = bash(str(_recipe(recipe)), "--help")
     assert r.returncode == 0, r.stderr
     documented = [o for o, _ in _help_options(r.stdout)]
     for opt in TEMPLATE_OPTIONS + RECIPE_OPTIONS[recipe]:
         assert opt in documented, f"{recipe}: {opt} missing from --help"
+    assert len(documented) == len(set(documented)), "an option is documented twice"
     model_line = next(line for o, line in _help_options(r.stdout) if o == "--model")
     assert f"(default: {'image' if recipe in IMAGE_SETS else 'mel'})" in model_line
     assert f"(default: {recipe})" in next(l for o, l in _help_options(r.stdout) if o == "--data-config")
@@ -110,16 +140,63 @@ def test_run_sh_help_documents_options(recipe: str) -> None:
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_run_sh_accepts_every_documented_option(recipe: str) -> None:
-    """Each option in --help is one the parser knows; an unknown one is an error.
-    --stop-stage -1 (given last) makes the script stop before any stage."""
-    run = REPO / "recipes" / recipe / "run.sh"
+    """Each option in --help is one the parser knows; an unknown one is one clear
+    error line. --stop-stage -1 (given last) makes the script stop before any stage."""
+    run = _recipe(recipe)
     args: list[str] = []
     for opt, line in _help_options(bash(str(run), "--help").stdout):
-        args += [opt, "true" if "true|false" in line else "1"]
+        if opt != "--data-script":
+            args += [opt, "true" if "true|false" in line else "1"]
     r = bash(str(run), *args, "--stop-stage", "-1")
     assert r.returncode == 0, r.stderr
-    bad = bash(str(run), "--not-an-option", "1")
-    assert bad.returncode != 0 and "unknown option" in bad.stderr
+    assert "Nothing to do" in r.stdout
+    for bad_args, msg in [(["--not-an-option", "1"], "unknown option '--not-an-option'"),
+                          (["--stage", "2", "--not-an-option", "1"], "unknown option '--not-an-option'"),
+                          (["--baseline", "maybe"], "takes true or false"),
+                          (["stray"], "unexpected argument 'stray'")]:
+        bad = bash(str(run), *bad_args)
+        assert bad.returncode != 0 and bad.stdout == ""
+        assert bad.stderr.splitlines() == [
+            f"recipes/{recipe}/run.sh: {bad.stderr.split(': ', 1)[1].strip()}"], bad.stderr
+        assert msg in bad.stderr and "--help" in bad.stderr
+
+
+def test_shell_splits_match_the_package() -> None:
+    from anytime_audio.manifest import SPLITS
+
+    r = bash("-c", f'. "{COMMON}"; echo "${{SPLITS[*]}}"')
+    assert r.stdout.split() == list(SPLITS)
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# Records its arguments instead of running a prepare script.
+echo "$*" >> "{log}"
+"""
+
+
+def test_data_script_is_idempotent_and_gets_the_corpus_options(tmp_path: Path) -> None:
+    log = tmp_path / "python.log"
+    py = tmp_path / "fake_python"
+    py.write_text(FAKE_PYTHON.format(log=log))
+    py.chmod(0o755)
+    data = tmp_path / "data"
+    args = ["--stop-stage", "1", "--data-dir", str(data), "--python", str(py), "--seed", "3"]
+    r = bash(str(_recipe("sklearn_digits")), *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert log.read_text().splitlines() == [
+        f"local/prepare_sklearn_digits.py prepare --output-dir {data} --image-size 8 --seed 3"]
+    assert re.search(r"\(data\.sh:\d+\) Stage 0: ", r.stdout)
+    assert re.search(r"\(data\.sh:\d+\) Stage 1: ", r.stdout)
+    assert (data / ".done.prepare").is_file()
+    r = bash(str(_recipe("sklearn_digits")), *args)
+    assert r.returncode == 0 and "Stage 1: already done, skipping prepare" in r.stdout
+    assert len(log.read_text().splitlines()) == 1
+    # --dry-run logs the data script's command and runs nothing.
+    r = bash(str(_recipe("sklearn_digits")), *args[:2], "--data-dir", str(tmp_path / "d2"),
+             "--dry-run", "true", "--image-size", "16")
+    assert r.returncode == 0, r.stderr
+    assert "Stages 0-1: local/data.sh --stage 0 --stop-stage 1" in r.stdout
+    assert "--image-size 16" in r.stdout and not (tmp_path / "d2").exists()
 
 
 # ------------------------------------------------- template with a fake CLI
@@ -176,7 +253,7 @@ def test_template_runs_the_contract_commands_in_order(fake: dict) -> None:
         f"sample exp_dir={e}/ordered prior=transformer budgets=[0.125,0.25,0.5,1.0] n=4 {x}",
         f"sample exp_dir={e}/ordered prior=ardm budgets=[0.125,0.25,0.5,1.0] n=4 {x}",
         f"train-classifier exp_dir={e}/ordered {data} +experiment=fast {x}",
-        f"evaluate exp_dir={e}/ordered +experiment=fast {x}",
+        f"evaluate exp_dir={e}/ordered +experiment=fast eval.baseline_dir={e}/unordered {x}",
     ]
     for n in range(2, 8):
         assert re.search(rf"\) Stage {n}: ", r.stdout), f"no 'Stage {n}:' log line"
@@ -223,6 +300,8 @@ def test_template_checks_manifests_and_options(fake: dict, tmp_path: Path) -> No
     assert r.returncode != 0 and "unknown prior 'gpt'" in r.stdout
     r = subprocess.run(["bash", str(TEMPLATE), "--stage", "2"], capture_output=True, text=True)
     assert r.returncode != 0 and "--data-dir is required" in r.stdout
+    r = _template(fake, "--corpus-dir", "x")  # no data script: no corpus options
+    assert r.returncode != 0 and "unknown option '--corpus-dir'" in r.stderr
     assert _calls(fake) == []
 
 
@@ -235,6 +314,42 @@ def test_run_sh_forwards_options_to_the_template(fake: dict, tmp_path: Path) -> 
     assert _calls(fake) == [
         f"train-ae exp_dir={fake['exp']}/ordered data=sklearn_digits "
         f"data.manifest_dir={fake['data']} model=image +experiment=fast train.max_steps=3"]
+
+
+FAKE_MAKE_DIGITS = """#!/usr/bin/env bash
+# Stands in for `python local/make_digits.py --out-dir DIR ...`: a 2/2/2-line corpus.
+echo "$*" >> "{log}"
+while [ $# -gt 0 ]; do [ "$1" = --out-dir ] && out=$2; shift; done
+mkdir -p "$out"
+for s in train valid test; do printf '{{}}\\n{{}}\\n' > "$out/$s.jsonl"; done
+echo '[]' > "$out/labels.json"; echo '{{}}' > "$out/meta.json"
+"""
+
+
+def test_tts_digits_run_sh_stages_0_to_2(fake: dict, tmp_path: Path) -> None:
+    """The default recipe's run.sh end to end at the shell level: stage 0 calls
+    local/make_digits.py with the corpus options, stage 1 checks and counts the
+    manifests, stage 2 goes to the CLI; a rerun skips everything."""
+    log = tmp_path / "python.log"
+    py = tmp_path / "fake_python"
+    py.write_text(FAKE_MAKE_DIGITS.format(log=log))
+    py.chmod(0o755)
+    data = tmp_path / "tts"
+    args = ["--stop-stage", "2", "--num-clips", "20", "--nj", "1", "--data-dir", str(data),
+            "--python", str(py), "--make-digits-args", "--no-progress --force",
+            "--exp", str(fake["exp"]), "--cli", fake["cli"], "--config", "fast"]
+    r = bash(str(_recipe("tts_digits")), *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert log.read_text().splitlines() == [
+        f"local/make_digits.py --out-dir {data} --num-clips 20 --jobs 1 --seed 0 --no-progress --force"]
+    assert "Stage 1: train/valid/test = 2/2/2 clips" in r.stdout
+    assert _calls(fake) == [f"train-ae exp_dir={fake['exp']}/ordered data=tts_digits "
+                            f"data.manifest_dir={data} model=mel +experiment=fast"]
+    r = bash(str(_recipe("tts_digits")), *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Stage 0: already done, skipping" in r.stdout
+    assert "Stage 2: already done, skipping train_ae" in r.stdout
+    assert len(_calls(fake)) == 1 and len(log.read_text().splitlines()) == 1
 
 
 def test_template_dry_run_writes_nothing(fake: dict) -> None:
