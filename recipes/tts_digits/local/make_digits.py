@@ -1,95 +1,100 @@
 #!/usr/bin/env python3
-"""Synthesise the offline spoken-digits corpus ("zero".."nine") with espeak-ng.
+"""Synthesise the offline spoken-digits corpus ("zero".."nine") with several speech engines.
 
 An SC09 look-alike that needs no download: 16 kHz, mono, exactly 1 s per
-clip, one spoken digit at a random offset inside the second.
+clip, one spoken digit at a random offset inside the second. The words come
+from every offline engine installed here: espeak-ng (required), flite and
+festival (Debian main; installed by ``tools/setup.sh``), and MBROLA voices
+through espeak-ng, pico and RHVoice when they happen to be installed.
+Engines that are missing are skipped with one log line each.
+``recipes/tts_digits/README.md`` lists the voices kept or dropped, and why,
+with their licences.
 
 Usage::
 
     python recipes/tts_digits/local/make_digits.py --out-dir data/tts_digits \\
-        --num-clips 2400 --jobs 2 --seed 0 [--force]
+        --num-clips 2400 --jobs 2 --seed 0 [--unseen-engine festival] [--force]
 
 Output (in ``--out-dir``)::
 
     wav/<id>.wav                  16-bit PCM, 16 kHz, 16000 samples
     train.jsonl valid.jsonl test.jsonl   manifests (paths relative to out-dir)
+    test_unseen_engine.jsonl      clips of the held-out engine (may be empty)
     labels.json                   ["zero", ..., "nine"]
-    synthesis.jsonl               espeak parameters of every clip (debugging)
-    meta.json                     request + counts; written last, marks "done"
+    synthesis.jsonl               engine parameters of every clip (debugging)
+    meta.json                     request, voices per engine, clips per split; written last, marks "done"
 
-Speakers
+Manifest lines: ``id path duration sample_rate label label_name speaker
+engine voice``.
+
+Voices and speakers
+-------------------
+A *voice* is one voice of one engine (``espeak-ng/en-us+m3``,
+``flite/slt``, ``festival/kal_diphone``). Each voice gets a few *variants*
+(a base pitch and speed drawn from the seed) and each (voice, variant) is a
+*speaker*: 2 variants per espeak-ng voice (it has hundreds of voices), 8 per
+voice of the other engines (they have a handful). Every clip then jitters
+its speaker's pitch and speed a little, like a person who never says a word
+twice the same way. espeak-ng takes ``-p``/``-s``; the other engines'
+controls are in ``digit_engines.py`` (flite ``duration_stretch`` and
+``int_f0_target_mean``; festival ``Duration_Stretch``, ``int_lr_params`` and
+hts_engine ``-r``; "tape" resampling where an engine has no pitch control).
+
+Splits
+------
+* ``train``/``valid``/``test`` hold out whole voices: each engine's voices
+  are shuffled with the seed and cut about 80/10/10 (at least one test and
+  one valid voice when the engine has three or more). Voices that are the
+  same recorded person in two engines (flite ``kal``/``kal16`` and festival
+  ``kal_diphone``; flite ``slt`` and festival ``cmu_us_slt_arctic_hts``) form
+  a *group* and always land in the same split.
+* ``test_unseen_engine`` holds one whole engine (``--unseen-engine``; default
+  ``auto`` = festival, else the first installed of flite, mbrola, pico,
+  rhvoice; ``none`` to use every engine for training) that never appears in
+  train or valid. Festival is the default because the rest (espeak-ng +
+  flite) keeps hundreds of voices and four recorded persons, while festival
+  brings a statistical-parametric (HTS) voice and two diphone voices. It is
+  an unseen *engine*, not an unseen person: festival's kal and slt are the
+  same people as flite's. With espeak-ng alone the split is empty.
+
+``--num-clips`` counts train+valid+test (80/10/10); ``test_unseen_engine``
+adds ``--unseen-clips`` more (default: as many as test). Each split's clips
+are shared among its engines by weight (espeak-ng 2, every other engine 1),
+then spread round-robin over each engine's speakers with the digits
+cycling, so digits stay balanced. The voice split does not depend on
+``--num-clips``, and a voice's split does not depend on which *other*
+engines are installed.
+
+Curation
 --------
-A *speaker* is one espeak-ng voice: an English accent plus a voice variant,
-written ``"<accent>+<variant>"`` (``"+default"`` for the accent's own
-voice), e.g. ``"en-gb-scotland+m3"``. Each speaker also gets a fixed base
-pitch (espeak ``-p`` 25..75) and base speed (``-s`` 145..185 wpm) drawn
-from the seed, so two speakers sharing a variant still sound different;
-every clip then jitters pitch (±6) and speed (±15 wpm), like a person who
-never says a word twice the same way. 8 accents x 56 variants = 448
-speakers. The train/valid/test split is *by speaker* (80/10/10 of the
-speakers, shuffled with the seed; a test speaker never appears in train)
-and does not depend on ``--num-clips``; clips are then spread round-robin
-over each split's speakers with the digits cycling, so digits stay
-balanced. Note that a held-out speaker may share its accent with some
-training speakers and its variant with others (never both).
-
-Voices kept
------------
-Accents (espeak-ng 1.51 built-in voices): en (British), en-us, en-gb-scotland,
-en-gb-x-rp, en-029 (Caribbean), en-gb-x-gbclan (Lancaster), en-gb-x-gbcwmd
-(West Midlands), en-us-nyc. The MBROLA English voices (mb-en1, us-mbrola-*,
-en-german-* ...) are left out: they need the separate ``mbrola`` binary and
-voice packages, which are not installed by ``apt-get install espeak-ng``.
-
-Variants kept (see :data:`VARIANTS`): the default voice, male m1-m8,
-female f1 f2 f3 f5, klatt klatt2 klatt3, and the named variants Alex Andy
-adam antonio benjamin boris Denis Diogo ed edward edward2 Gene Gene2 gustave
-Henrique Hugo john Mario max Michael Mike michel miguel Nguyen paul pedro
-quincy rob robert Storm victor (male) and Andrea Annie anika aunty belinda
-linda steph steph2 steph3 (female). They change pitch, formants and
-voicing mildly and stay intelligible.
-
-Variants excluded, and why (see :data:`EXCLUDED_VARIANTS`): whispered or
-unvoiced (whisper, whisperf, caleb); strong tremolo/creak (croak, grandma,
-grandpa: flutter 20); robotic or long-echo effects (robosoft..robosoft8,
-UniRobot, anikaRobot, RicishayMax 1-3, Demonic, announcer); extreme pitch
-(zac 240-390 Hz, Alicia); extreme formant warps (iven 1-4, kaukovalta, Lee,
-Jacky, marcelo, sandro, Tweaky, norbert, shelby, travis, david, Mr serious
-(near duplicate of john and has a space in its name)); echo (f4, pablo);
-slow/echoing stress that pushes words past 1 s (Marco); klatt4-6
-(buzzy/breathy Klatt modes, used by the robotic variants); the unstable
-test variant ``fast``; AnxiousAndy (slow, drawn-out words, near duplicate
-of Andy). The screen was: read each variant file, then a
-crude intelligibility check on all ten digits for en-us and en-gb-x-rp:
-nearest-template DTW over MFCCs against the default voices of the other
-accents; variants that misclassified digits (Alicia, zac, announcer,
-kaukovalta, Lee, RicishayMax2/3, UniRobot, david, robosoft*, shelby,
-Marco, Demonic, marcelo, norbert, whisperf, f4, travis) were dropped.
+Whole voices are curated by intelligibility, never single clips:
+``voice_screen.json`` (next to this script, written by
+``judge_digits.py screen``) holds an offline recogniser's accuracy on
+every candidate voice, and voices below ``--min-accuracy`` are dropped.
+espeak-ng variants that are whispered, robotic or echoing were dropped by
+listening before that (:data:`EXCLUDED_VARIANTS`).
 
 Processing per clip
 -------------------
-espeak-ng (22.05 kHz; in-process through libespeak-ng with ctypes, or the
-``espeak-ng --stdout`` program with ``--backend cli``; a fresh process's
-first word is bit-identical either way) -> resample to 16 kHz (soxr, HQ)
--> energy trim (25 ms frames more than 40 dB below the loudest frame) -> if the word is longer than 1 s it is re-synthesised
-once at a faster speed, then dropped (never time-stretched) -> level to a
-target active RMS (-20 dBFS ± 4 dB, peak capped at 0.95) -> placed at a
-seeded random offset in a 1 s silent frame -> ``write_wav`` (16-bit PCM,
-no re-normalisation so the level variation survives). Failures (espeak
-error, too long, silent) are reported and skipped.
+engine -> resample to 16 kHz (soxr, HQ; "tape" pitch factors are applied
+here) -> mono -> energy trim (25 ms frames more than 40 dB below the
+loudest) -> a word longer than 1 s is re-synthesised once faster, then
+dropped (never time-stretched) -> level to a target active RMS (-20 dBFS
+± 4 dB jitter) with the peak capped at 0.95 (a peak normalisation that
+keeps engines equally loud) -> placed at a seeded random offset in a 1 s
+silent frame -> ``write_wav`` (16-bit PCM). Failures are reported and
+skipped.
 
-Speed and determinism: an espeak-ng process spends ~15 ms starting up
-(it scans its voice files) and ~1 ms speaking one digit, so the default
-backend loads libespeak-ng once with ctypes. Each clip's random
-parameters are drawn in the parent from ``(seed, clip index)``; clips are
-synthesised in fixed batches of 32, each in a worker freshly forked
-(``maxtasksperchild=1``) from a parent that never initialises espeak,
-because espeak carries a little state from one call to the next. So the
-files are identical for any ``--jobs`` and across runs. (A process that
-already initialised the library itself, e.g. by calling
-``get_synth("lib")``, forks workers that inherit that state, and the exact
-samples may then differ.) Workers touch neither torch nor CUDA (numpy, soxr,
-soundfile, espeak), so forking from a process that imported torch is safe.
+Speed and determinism: every random draw comes from ``(seed, ...)`` in the
+parent. Clips are synthesised in fixed batches of 32 clips of one engine,
+each batch in a worker freshly forked (``maxtasksperchild=1``) from a
+parent that never initialises espeak (espeak carries a little state from
+one call to the next); a festival batch is one ``festival --batch``
+process. So the files are identical for any ``--jobs`` and across runs.
+espeak-ng runs in-process through libespeak-ng with ctypes (~1 ms per word;
+``--backend cli`` runs the program instead, bit-identical for a fresh
+process's first word); flite is ~10 ms per word; festival ~0.2 s per
+batch plus ~20 ms per word. Workers touch neither torch nor CUDA.
 """
 
 from __future__ import annotations
@@ -105,7 +110,7 @@ import subprocess
 import sys
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -119,14 +124,33 @@ except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
     from anytime_audio.audio.io import write_wav
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # digit_engines.py, next to this script
+from digit_engines import (  # noqa: E402
+    Engine,
+    FestivalEngine,
+    FliteEngine,
+    PicoEngine,
+    Rendered,
+    RHVoiceEngine,
+    Voice,
+)
+
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 LABELS: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE  # 1 s
 SPLITS = ("train", "valid", "test")
+UNSEEN_SPLIT = "test_unseen_engine"
+ALL_SPLITS = SPLITS + (UNSEEN_SPLIT,)
 SPLIT_FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
+ENGINE_ORDER = ("espeak-ng", "flite", "festival", "mbrola", "pico", "rhvoice")
+UNSEEN_PREFERENCE = ("festival", "flite", "mbrola", "pico", "rhvoice")  # --unseen-engine auto
+VARIANTS_PER_VOICE = {"espeak-ng": 2}  # other engines: DEFAULT_VARIANTS
+DEFAULT_VARIANTS = 8
+SCREEN_PATH = Path(__file__).resolve().parent / "voice_screen.json"
+MIN_ACCURACY = 0.85  # voices the judge recognised less often than this are dropped (see README)
 
 ACCENTS: tuple[str, ...] = (
     "en",  # British English (en-gb)
@@ -224,14 +248,201 @@ def require_espeak() -> str:
     return exe
 
 
+@dataclass
+class EspeakEngine(Engine):
+    """espeak-ng: formant synthesis, ``ACCENTS x VARIANTS`` voices, ``-p``/``-s`` prosody."""
+
+    name: str = "espeak-ng"
+    licence: str = "GPL-3.0-or-later"
+    package: str = "espeak-ng"
+    weight: float = 2.0
+    backend: str = "auto"  # see get_synth
+
+    def unavailable(self) -> str | None:
+        return None if shutil.which("espeak-ng") else "espeak-ng is not on PATH (apt-get install espeak-ng)"
+
+    def voices(self) -> list[Voice]:
+        self.dropped.update({f"<accent>+{v}": why for v, why in EXCLUDED_VARIANTS.items()})
+        out = []
+        for accent in ACCENTS:
+            for variant in VARIANTS:
+                name = accent if variant == "default" else f"{accent}+{variant}"
+                out.append(Voice(self.name, name, f"{self.name}:{name}", "formant"))
+        return out
+
+    def draw_speaker(self, voice: Voice, rng: np.random.Generator) -> dict:
+        return {"pitch": int(rng.integers(PITCH_RANGE[0], PITCH_RANGE[1] + 1)),
+                "speed": int(rng.integers(SPEED_RANGE[0], SPEED_RANGE[1] + 1))}  # fmt: skip
+
+    def jitter(self, voice: Voice, params: dict, rng: np.random.Generator) -> dict:
+        return {"pitch": int(np.clip(params["pitch"] + rng.integers(-PITCH_JITTER, PITCH_JITTER + 1), 0, 99)),
+                "speed": int(params["speed"] + rng.integers(-SPEED_JITTER, SPEED_JITTER + 1))}  # fmt: skip
+
+    def faster(self, params: dict) -> dict:
+        return {**params, "speed": max(params["speed"], RETRY_SPEED)}
+
+    def render(self, items: Sequence[tuple[str, Voice, dict]]) -> list[Rendered]:
+        synth = get_synth(self.backend)
+        results = []
+        for text, voice, params in items:
+            try:
+                raw, sr = synth(text, voice.name, params["pitch"], params["speed"], ESPEAK_AMPLITUDE)
+                if float(np.max(np.abs(raw))) >= 0.999:  # clipped inside espeak: quieter
+                    raw, sr = synth(text, voice.name, params["pitch"], params["speed"], ESPEAK_AMPLITUDE // 2)
+                results.append(Rendered(raw, sr))
+            except Exception as exc:  # reported per clip
+                results.append(Rendered(error=f"{type(exc).__name__}: {exc}"))
+        return results
+
+
+MBROLA_ENGLISH = ("en1", "us1", "us2", "us3")  # espeak-ng voices mb-en1, mb-us1..3
+MBROLA_ROOTS = ("/usr/share/mbrola", "/usr/lib/x86_64-linux-gnu/espeak-ng-data/mbrola")
+
+
+@dataclass
+class MbrolaEngine(EspeakEngine):
+    """MBROLA diphone voices driven through espeak-ng (contrib/non-free: used only when installed).
+
+    Always the ``espeak-ng`` program: MBROLA voices speak at 16 kHz while
+    the in-process library reports espeak's own 22.05 kHz.
+    """
+
+    name: str = "mbrola"
+    licence: str = "mbrola: AGPL-3; MBROLA voice data: non-commercial, no redistribution"
+    package: str = "mbrola mbrola-en1 mbrola-us1 mbrola-us2 mbrola-us3 (Debian contrib)"
+    weight: float = 1.0
+    backend: str = "cli"
+
+    def _installed(self) -> list[str]:
+        return [v for v in MBROLA_ENGLISH if any((Path(r) / v / v).is_file() or (Path(r) / v).is_file() for r in MBROLA_ROOTS)]
+
+    def unavailable(self) -> str | None:
+        if not shutil.which("mbrola") or not shutil.which("espeak-ng"):
+            return "mbrola is not on PATH (Debian contrib: not installed by setup.sh)"
+        return None if self._installed() else "no English MBROLA voice (mbrola-en1, mbrola-us1..3) is installed"
+
+    def voices(self) -> list[Voice]:
+        return [Voice(self.name, f"mb-{v}", f"mbrola:{v}", "diphone") for v in self._installed()]
+
+
+def all_engines(backend: str = "auto") -> dict[str, Engine]:
+    """Every engine this recipe knows, installed or not, in :data:`ENGINE_ORDER`."""
+    engines: list[Engine] = [EspeakEngine(backend=backend), FliteEngine(), FestivalEngine(), MbrolaEngine(),
+                             PicoEngine(), RHVoiceEngine()]  # fmt: skip
+    return {e.name: e for e in engines}
+
+
+def load_screen(path: str | os.PathLike | None) -> dict[str, float]:
+    """Judge accuracy per voice key (``engine/voice``) from a screen file; ``{}`` for ``None``."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"voice screen not found: {path} (make one with judge_digits.py screen, or pass --screen none)")
+    data = json.loads(path.read_text())
+    return {key: float(row["accuracy"]) for key, row in data["voices"].items()}
+
+
+def curate(voices: Sequence[Voice], screen: dict[str, float], min_accuracy: float) -> tuple[list[Voice], dict[str, str]]:
+    """Keep voices whose screened accuracy is at least ``min_accuracy`` (unscreened ones are kept)."""
+    kept, dropped = [], {}
+    for v in voices:
+        acc = screen.get(v.key)
+        if acc is not None and acc < min_accuracy:
+            dropped[v.name] = f"judge accuracy {acc:.2f} < {min_accuracy:.2f}"
+        else:
+            kept.append(v)
+    return kept, dropped
+
+
+@dataclass
+class Inventory:
+    """The engines and voices a corpus is made from (after availability and curation)."""
+
+    engines: dict[str, Engine]
+    voices: dict[str, list[Voice]]  # engine -> kept voices
+    unavailable: dict[str, str] = field(default_factory=dict)  # engine -> why it was skipped
+    dropped: dict[str, dict[str, str]] = field(default_factory=dict)  # engine -> voice -> why
+    unscreened: dict[str, list[str]] = field(default_factory=dict)  # engine -> voices not in the screen
+
+    def summary(self) -> dict:
+        return {
+            name: {"licence": self.engines[name].licence, "package": self.engines[name].package,
+                   "unavailable": self.unavailable.get(name),
+                   "voices": [v.name for v in self.voices.get(name, [])],
+                   "dropped": self.dropped.get(name, {}), "unscreened": self.unscreened.get(name, [])}
+            for name in self.engines
+        }  # fmt: skip
+
+
+def make_inventory(
+    engines: Sequence[str] | None = None,
+    screen: str | os.PathLike | None = SCREEN_PATH,
+    min_accuracy: float = MIN_ACCURACY,
+    backend: str = "auto",
+) -> Inventory:
+    """Find the installed engines (all known ones, or just ``engines``) and their curated voices.
+
+    Logs one line per skipped engine. espeak-ng must be installed.
+    """
+    require_espeak()
+    known = all_engines(backend)
+    wanted = list(known) if engines is None else list(engines)
+    unknown = [e for e in wanted if e not in known]
+    if unknown:
+        raise ValueError(f"unknown engine(s) {unknown}; known: {list(known)}")
+    scores = load_screen(screen)
+    inv = Inventory({n: known[n] for n in ENGINE_ORDER if n in wanted}, {})
+    for name, engine in inv.engines.items():
+        reason = engine.unavailable()
+        if reason is not None:
+            inv.unavailable[name] = reason
+            log.info("engine %s skipped: %s", name, reason)
+            continue
+        candidates = engine.voices()
+        kept, dropped = curate(candidates, scores, min_accuracy)
+        inv.dropped[name] = {**engine.dropped, **dropped}
+        if scores:
+            inv.unscreened[name] = [v.name for v in kept if v.key not in scores]
+            if inv.unscreened[name]:
+                log.info("engine %s: %d voice(s) not in the screen, kept unscreened", name, len(inv.unscreened[name]))
+        if kept:
+            inv.voices[name] = kept
+        else:
+            inv.unavailable[name] = "no voice left after curation"
+            log.info("engine %s skipped: no voice left after curation", name)
+    return inv
+
+
+def resolve_unseen(unseen_engine: str | None, inv: Inventory) -> str | None:
+    """The engine held out as ``test_unseen_engine`` (``None``: no such engine here)."""
+    present = [e for e in ENGINE_ORDER if e in inv.voices]
+    if unseen_engine in (None, "none"):
+        return None
+    if unseen_engine == "auto":
+        for name in UNSEEN_PREFERENCE:
+            if name in present:
+                return name
+        log.info("test_unseen_engine is empty: espeak-ng is the only engine installed")
+        return None
+    if unseen_engine not in ENGINE_ORDER:
+        raise ValueError(f"--unseen-engine {unseen_engine!r} is not a known engine ({', '.join(ENGINE_ORDER)})")
+    if unseen_engine not in present:
+        log.info("test_unseen_engine is empty: engine %s is not available", unseen_engine)
+        return None
+    if len(present) < 2:
+        raise ValueError(f"cannot hold out {unseen_engine}: it is the only engine, nothing would be left to train on")
+    return unseen_engine
+
+
 @dataclass(frozen=True)
 class Speaker:
-    """One synthetic speaker: an accent + variant with a fixed base pitch and speed."""
+    """One synthetic speaker: a voice with one variant's base prosody."""
 
-    name: str  # "<accent>+<variant>"
-    voice: str  # espeak -v argument
-    base_pitch: int
-    base_speed: int
+    name: str  # "<engine>/<voice>/v<variant>"
+    voice: Voice
+    variant: int
+    params: dict = field(hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -243,85 +454,129 @@ class ClipTask:
     split: str
     label: int
     speaker: str
-    voice: str
-    pitch: int
-    speed: int
-    gain_db: float
-    offset_frac: float
-    wav_path: str  # absolute
+    voice: Voice
+    params: dict = field(hash=False, compare=False)
+    gain_db: float = 0.0
+    offset_frac: float = 0.0
+    wav_path: str = ""  # absolute
+
+    @property
+    def engine(self) -> str:
+        return self.voice.engine
 
 
-def _speaker_rng(seed: int, name: str) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode())
 
 
-def make_speakers(seed: int = 0) -> list[Speaker]:
-    """All speakers (accents x variants), each with seeded base pitch/speed."""
+def make_speakers(inv: Inventory, seed: int = 0) -> list[Speaker]:
+    """All speakers: every kept voice x its variants, each with seeded base prosody."""
     speakers = []
-    for accent in ACCENTS:
-        for variant in VARIANTS:
-            name = f"{accent}+{variant}"
-            voice = accent if variant == "default" else f"{accent}+{variant}"
-            rng = _speaker_rng(seed, name)
-            pitch = int(rng.integers(PITCH_RANGE[0], PITCH_RANGE[1] + 1))
-            speed = int(rng.integers(SPEED_RANGE[0], SPEED_RANGE[1] + 1))
-            speakers.append(Speaker(name, voice, pitch, speed))
+    for name, voices in inv.voices.items():
+        engine = inv.engines[name]
+        for voice in voices:
+            for k in range(VARIANTS_PER_VOICE.get(name, DEFAULT_VARIANTS)):
+                rng = np.random.default_rng([seed, _crc(f"{voice.key}#{k}")])
+                speakers.append(Speaker(f"{voice.key}/v{k}", voice, k, engine.draw_speaker(voice, rng)))
     return speakers
 
 
-def split_speakers(speakers: Sequence[Speaker], seed: int = 0) -> dict[str, list[Speaker]]:
-    """Shuffle speakers with ``seed`` and cut them 80/10/10 into train/valid/test."""
-    order = np.random.default_rng([seed, 7]).permutation(len(speakers))
-    shuffled = [speakers[i] for i in order]
-    n = len(shuffled)
-    n_valid = max(1, round(n * SPLIT_FRACTIONS["valid"]))
-    n_test = max(1, round(n * SPLIT_FRACTIONS["test"]))
-    return {
-        "test": shuffled[:n_test],
-        "valid": shuffled[n_test : n_test + n_valid],
-        "train": shuffled[n_test + n_valid :],
-    }
+def split_voices(inv: Inventory, seed: int = 0, unseen: str | None = None) -> dict[str, str]:
+    """Voice key -> split. Whole voices (whole groups) per split; see the module docstring.
+
+    Engines are visited in :data:`ENGINE_ORDER`; a group already placed by an
+    earlier engine keeps its split, so e.g. festival's kal follows flite's.
+    """
+    group_split: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for name in ENGINE_ORDER:
+        voices = inv.voices.get(name, [])
+        if not voices:
+            continue
+        if name == unseen:
+            out.update({v.key: UNSEEN_SPLIT for v in voices})
+            continue
+        groups = list(dict.fromkeys(v.group for v in voices))
+        n = len(groups)
+        want = {"test": max(1, round(n * SPLIT_FRACTIONS["test"])) if n >= 2 else 0,
+                "valid": max(1, round(n * SPLIT_FRACTIONS["valid"])) if n >= 3 else 0}  # fmt: skip
+        have = {s: sum(group_split.get(g) == s for g in groups) for s in ("test", "valid")}
+        free = [g for g in groups if g not in group_split]
+        for i in np.random.default_rng([seed, 7, _crc(name)]).permutation(len(free)):
+            split = next((s for s in ("test", "valid") if have[s] < want[s]), "train")
+            group_split[free[i]] = split
+            have[split] = have.get(split, 0) + 1
+        out.update({v.key: group_split[v.group] for v in voices})
+    return out
 
 
-def _clip_counts(num_clips: int) -> dict[str, int]:
+def _shares(total: int, weights: dict[str, float]) -> dict[str, int]:
+    """Split ``total`` in proportion to ``weights`` (largest remainder, ties by order)."""
+    if not weights:
+        return {}
+    norm = sum(weights.values())
+    exact = {k: total * w / norm for k, w in weights.items()}
+    out = {k: int(np.floor(x)) for k, x in exact.items()}
+    for k in sorted(exact, key=lambda k: -(exact[k] - out[k]))[: total - sum(out.values())]:
+        out[k] += 1
+    return out
+
+
+def clip_counts(num_clips: int, unseen_clips: int | None = None) -> dict[str, int]:
+    """Clips per split: ``num_clips`` cut 80/10/10, plus the unseen-engine split (default: as test)."""
     n_valid = round(num_clips * SPLIT_FRACTIONS["valid"])
     n_test = round(num_clips * SPLIT_FRACTIONS["test"])
-    return {"train": num_clips - n_valid - n_test, "valid": n_valid, "test": n_test}
+    return {"train": num_clips - n_valid - n_test, "valid": n_valid, "test": n_test,
+            UNSEEN_SPLIT: n_test if unseen_clips is None else unseen_clips}  # fmt: skip
 
 
-def plan_clips(num_clips: int, out_dir: str | os.PathLike, seed: int = 0) -> list[ClipTask]:
+def plan_clips(
+    num_clips: int,
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    inv: Inventory | None = None,
+    unseen_engine: str | None = "auto",
+    unseen_clips: int | None = None,
+) -> list[ClipTask]:
     """Deterministic list of clips to synthesise (speaker, digit, prosody, offset).
 
-    Within each split, clip ``j`` goes to speaker ``j % S`` (speakers in the
-    split's shuffled order) and gets digit ``(j % S + j // S) % 10``: digits
-    cycle across speakers, and a speaker's successive clips are different
-    digits.
+    Within each (split, engine), clip ``j`` goes to speaker ``j % S`` (the
+    engine's speakers in that split, shuffled with the seed) and gets digit
+    ``(j % S + j // S) % 10``: digits cycle across speakers, and a
+    speaker's successive clips are different digits. ``inv`` defaults to
+    every installed engine with the default curation.
     """
     if num_clips < 1:
         raise ValueError(f"num_clips must be >= 1, got {num_clips}")
+    inv = inv if inv is not None else make_inventory()
+    unseen = resolve_unseen(unseen_engine, inv)
+    voice_split = split_voices(inv, seed, unseen)
+    speakers = make_speakers(inv, seed)
+    counts = clip_counts(num_clips, unseen_clips)
     wav_dir = Path(out_dir).resolve() / "wav"
-    by_split = split_speakers(make_speakers(seed), seed)
-    counts = _clip_counts(num_clips)
     tasks: list[ClipTask] = []
-    index = 0
-    for split in SPLITS:
-        spk = by_split[split]
-        for j in range(counts[split]):
-            s, r = j % len(spk), j // len(spk)
-            speaker = spk[s]
-            label = (s + r) % len(LABELS)
-            rng = np.random.default_rng([seed, 1, index])
-            pitch = int(np.clip(speaker.base_pitch + rng.integers(-PITCH_JITTER, PITCH_JITTER + 1), 0, 99))
-            speed = int(speaker.base_speed + rng.integers(-SPEED_JITTER, SPEED_JITTER + 1))
-            gain_db = float(rng.uniform(-GAIN_JITTER_DB, GAIN_JITTER_DB))
-            offset_frac = float(rng.uniform(0.0, 1.0))
-            slug = speaker.name.replace("+", "_").replace(" ", "-")
-            clip_id = f"{LABELS[label]}_{slug}_{index:05d}"
-            tasks.append(
-                ClipTask(index, clip_id, split, label, speaker.name, speaker.voice, pitch, speed,
-                         gain_db, offset_frac, str(wav_dir / f"{clip_id}.wav"))
-            )  # fmt: skip
-            index += 1
+    for split in ALL_SPLITS:
+        by_engine: dict[str, list[Speaker]] = {}
+        for spk in speakers:
+            if voice_split[spk.voice.key] == split:
+                by_engine.setdefault(spk.voice.engine, []).append(spk)
+        shares = _shares(counts[split], {e: inv.engines[e].weight for e in by_engine})
+        for name, spks in by_engine.items():
+            engine = inv.engines[name]
+            order = np.random.default_rng([seed, 11, _crc(split), _crc(name)]).permutation(len(spks))
+            spks = [spks[i] for i in order]
+            for j in range(shares[name]):
+                s, r = j % len(spks), j // len(spks)
+                spk = spks[s]
+                label = (s + r) % len(LABELS)
+                rng = np.random.default_rng([seed, 1, _crc(split), _crc(name), j])
+                params = engine.jitter(spk.voice, spk.params, rng)
+                gain_db = float(rng.uniform(-GAIN_JITTER_DB, GAIN_JITTER_DB))
+                offset_frac = float(rng.uniform(0.0, 1.0))
+                slug = f"{name}_{spk.voice.name}_v{spk.variant}".replace("+", "-").replace("/", "-").replace(" ", "-")
+                clip_id = f"{LABELS[label]}_{slug}_{len(tasks):05d}"
+                tasks.append(ClipTask(len(tasks), clip_id, split, label, spk.name, spk.voice, params, gain_db,
+                                      offset_frac, str(wav_dir / f"{clip_id}.wav")))  # fmt: skip
     return tasks
 
 
@@ -502,62 +757,114 @@ def level(word: np.ndarray, gain_db: float = 0.0) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def render_word(task: ClipTask, synth=None) -> tuple[np.ndarray, int]:
-    """Synthesise and trim ``task``'s word at 16 kHz; re-try once faster if > 1 s.
+def prepare_word(rendered: Rendered) -> np.ndarray:
+    """Engine output -> trimmed 16 kHz mono word. Raises ValueError if it failed or is silent."""
+    if rendered.audio is None:
+        raise ValueError(rendered.error or "no audio")
+    word = trim_silence(to_16k(rendered.audio, rendered.sample_rate))
+    if len(word) == 0 or float(np.max(np.abs(word))) < 1e-4:
+        raise ValueError("silent synthesis")
+    return word
 
-    Returns ``(word, speed_used)``. Raises ValueError if it still does not fit.
+
+def render_words(tasks: Sequence[ClipTask], engine: Engine) -> list[tuple[np.ndarray | None, dict, str | None]]:
+    """Synthesise the batch's words with one engine; re-try words longer than 1 s once, faster.
+
+    Returns ``(word, params_used, None)`` or ``(None, params, error)`` per task.
     """
-    synth = synth or get_synth()
-    text = LABELS[task.label]
-    for speed in (task.speed, max(task.speed, RETRY_SPEED)):
-        raw, sr = synth(text, task.voice, task.pitch, speed, ESPEAK_AMPLITUDE)
-        if float(np.max(np.abs(raw))) >= 0.999:  # clipped inside espeak: quieter
-            raw, sr = synth(text, task.voice, task.pitch, speed, ESPEAK_AMPLITUDE // 2)
-        word = trim_silence(to_16k(raw, sr))
-        if len(word) == 0 or float(np.max(np.abs(word))) < 1e-4:
-            raise ValueError("silent synthesis")
-        if len(word) <= CLIP_SAMPLES:
-            return word, speed
-    raise ValueError(f"word lasts {len(word) / SAMPLE_RATE:.2f} s > 1 s even at speed {speed}")
+    out: list[tuple[np.ndarray | None, dict, str | None]] = []
+    first = engine.render([(LABELS[t.label], t.voice, t.params) for t in tasks])
+    for t, rendered in zip(tasks, first):
+        try:
+            out.append((prepare_word(rendered), t.params, None))
+        except ValueError as exc:
+            out.append((None, t.params, str(exc)))
+    again = [i for i, (w, _, _) in enumerate(out) if w is not None and len(w) > CLIP_SAMPLES]
+    if again:
+        faster = [engine.faster(tasks[i].params) for i in again]
+        second = engine.render([(LABELS[tasks[i].label], tasks[i].voice, p) for i, p in zip(again, faster)])
+        for i, params, rendered in zip(again, faster, second):
+            try:
+                word = prepare_word(rendered)
+                err = None if len(word) <= CLIP_SAMPLES else f"word lasts {len(word) / SAMPLE_RATE:.2f} s > 1 s even faster"
+            except ValueError as exc:
+                word, err = None, str(exc)
+            out[i] = (word if err is None else None, params, err)
+    return out
 
 
-def synth_clip(task: ClipTask, backend: str = "auto") -> tuple[int, dict | None, str | None]:
-    """Make one clip file. Returns ``(index, info, None)`` or ``(index, None, error)``."""
+def place(word: np.ndarray, task: ClipTask) -> tuple[np.ndarray, int]:
+    """Level ``word`` and put it at the task's offset in a 1 s frame; return ``(clip, offset)``."""
+    word = level(word, task.gain_db)
+    clip = np.zeros(CLIP_SAMPLES, dtype=np.float32)
+    offset = int(task.offset_frac * (CLIP_SAMPLES - len(word) + 1))
+    offset = min(offset, CLIP_SAMPLES - len(word))
+    clip[offset : offset + len(word)] = word
+    return clip, offset
+
+
+def synth_batch(args: tuple[list[ClipTask], Engine]) -> list[tuple[int, dict | None, str | None]]:
+    """Worker entry point: synthesise a batch of one engine's clips and write their files.
+
+    Returns ``(index, info, None)`` or ``(index, None, error)`` per clip.
+    """
+    tasks, engine = args
+    results: list[tuple[int, dict | None, str | None]] = []
     try:
-        word, speed = render_word(task, get_synth(backend))
-        word = level(word, task.gain_db)
-        clip = np.zeros(CLIP_SAMPLES, dtype=np.float32)
-        offset = int(task.offset_frac * (CLIP_SAMPLES - len(word) + 1))
-        offset = min(offset, CLIP_SAMPLES - len(word))
-        clip[offset : offset + len(word)] = word
-        write_wav(task.wav_path, clip, SAMPLE_RATE, normalize=False)
-        info = {"word_samples": len(word), "offset": offset, "speed": speed}
-        return task.index, info, None
-    except Exception as exc:  # reported and skipped by the caller
-        return task.index, None, f"{type(exc).__name__}: {exc}"
+        words = render_words(tasks, engine)
+    except Exception as exc:  # the whole batch failed: report every clip
+        return [(t.index, None, f"{type(exc).__name__}: {exc}") for t in tasks]
+    finally:
+        engine.close()
+    for t, (word, params, err) in zip(tasks, words):
+        if err is not None:
+            results.append((t.index, None, err))
+            continue
+        try:
+            clip, offset = place(word, t)
+            write_wav(t.wav_path, clip, SAMPLE_RATE, normalize=False)
+            results.append((t.index, {"word_samples": len(word), "offset": offset, "params_used": params}, None))
+        except Exception as exc:  # reported and skipped by the caller
+            results.append((t.index, None, f"{type(exc).__name__}: {exc}"))
+    return results
 
 
-def synth_batch(args: tuple[list[ClipTask], str]) -> list[tuple[int, dict | None, str | None]]:
-    """Worker entry point: synthesise a batch of clips in order."""
-    tasks, backend = args
-    return [synth_clip(t, backend) for t in tasks]
+def synth_clip(task: ClipTask, engine: Engine) -> tuple[int, dict | None, str | None]:
+    """Make one clip file (a batch of one)."""
+    return synth_batch(([task], engine))[0]
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+from anytime_audio.core.atomic import atomic_write_text as _atomic_write_text  # noqa: E402 (importable: see write_wav)
 
 
 def _jsonl(rows: Iterable[dict]) -> str:
     return "".join(json.dumps(r) + "\n" for r in rows)
 
 
-def is_complete(out_dir: str | os.PathLike, num_clips: int, seed: int) -> bool:
-    """True if ``out_dir`` already holds a finished corpus for this request."""
+def _request(num_clips: int, seed: int, inv: Inventory, unseen: str | None, unseen_clips: int | None,
+             screen: str | os.PathLike | None, min_accuracy: float) -> dict:  # fmt: skip
+    """What a finished corpus was made from: a later run with the same request skips the work."""
+    return {
+        "version": GENERATOR_VERSION,
+        "num_clips": num_clips,
+        "seed": seed,
+        "unseen_engine": unseen,
+        "unseen_clips": clip_counts(num_clips, unseen_clips)[UNSEEN_SPLIT] if unseen else 0,
+        "voices": {name: [v.name for v in voices] for name, voices in inv.voices.items()},
+        "screen": None if screen is None else Path(screen).name,
+        "min_accuracy": min_accuracy,
+    }
+
+
+def is_complete(out_dir: str | os.PathLike, num_clips: int, seed: int, request: dict | None = None) -> bool:
+    """True if ``out_dir`` already holds a finished corpus for this request.
+
+    ``request`` (see :func:`make_digits`) also compares the engines, voices
+    and options; without it only ``num_clips``, ``seed`` and the version.
+    """
     out = Path(out_dir)
     meta_path = out / "meta.json"
-    if not meta_path.is_file() or not all((out / f"{s}.jsonl").is_file() for s in SPLITS):
+    if not meta_path.is_file() or not all((out / f"{s}.jsonl").is_file() for s in ALL_SPLITS):
         return False
     try:
         meta = json.loads(meta_path.read_text())
@@ -565,7 +872,9 @@ def is_complete(out_dir: str | os.PathLike, num_clips: int, seed: int) -> bool:
         return False
     if (meta.get("num_clips"), meta.get("seed"), meta.get("version")) != (num_clips, seed, GENERATOR_VERSION):
         return False
-    lines = sum(sum(1 for _ in (out / f"{s}.jsonl").open()) for s in SPLITS)
+    if request is not None and meta.get("request") != request:
+        return False
+    lines = sum(sum(1 for _ in (out / f"{s}.jsonl").open()) for s in ALL_SPLITS)
     return lines == meta.get("written")
 
 
@@ -577,20 +886,30 @@ def make_digits(
     force: bool = False,
     progress: bool = True,
     backend: str = "auto",
+    engines: Sequence[str] | None = None,
+    unseen_engine: str | None = "auto",
+    unseen_clips: int | None = None,
+    screen: str | os.PathLike | None = SCREEN_PATH,
+    min_accuracy: float = MIN_ACCURACY,
 ) -> dict:
     """Generate the corpus into ``out_dir``; return the meta dict.
 
-    Skips the work (returns the existing meta with ``"skipped": True``) when
-    a finished corpus for the same ``num_clips`` and ``seed`` is there,
-    unless ``force``. ``backend`` picks the espeak interface (see
+    ``engines``: names to use (default: every installed one); ``unseen_engine``:
+    the engine held out as ``test_unseen_engine`` (``"auto"``, a name, or
+    ``None``/``"none"``); ``screen``/``min_accuracy``: voice curation (``screen=None``
+    keeps every voice). Skips the work (returns the existing meta with
+    ``"skipped": True``) when a finished corpus for the same request is
+    there, unless ``force``. ``backend`` picks the espeak interface (see
     :func:`get_synth`). Raises :class:`EspeakNotFoundError` without espeak-ng.
     """
     out = Path(out_dir)
-    if not force and is_complete(out, num_clips, seed):
+    inv = make_inventory(engines, screen, min_accuracy, backend)
+    unseen = resolve_unseen(unseen_engine, inv)
+    request = _request(num_clips, seed, inv, unseen, unseen_clips, screen, min_accuracy)
+    if not force and is_complete(out, num_clips, seed, request):
         meta = json.loads((out / "meta.json").read_text())
         meta["skipped"] = True
         return meta
-    require_espeak()
     jobs = max(1, jobs or os.cpu_count() or 1)
     t0 = time.perf_counter()
 
@@ -600,7 +919,7 @@ def make_digits(
         shutil.rmtree(out / "wav")  # stale clips of an earlier request
     (out / "wav").mkdir()
 
-    tasks = plan_clips(num_clips, out, seed)
+    tasks = plan_clips(num_clips, out, seed, inv, unseen if unseen else "none", unseen_clips if unseen else 0)
     results: dict[int, dict] = {}
     failures: list[str] = []
     bar = None
@@ -615,32 +934,44 @@ def make_digits(
                 results[index] = info
             else:
                 t = tasks[index]
-                msg = f"skipped clip {t.clip_id} ({t.voice} -p {t.pitch} -s {t.speed}): {err}"
+                msg = f"skipped clip {t.clip_id} ({t.voice.key} {json.dumps(t.params)}): {err}"
                 failures.append(msg)
                 log.warning(msg)
             if bar is not None:
                 bar.update(1)
 
-    # Each batch gets a worker freshly forked from this process, which never
-    # synthesises itself: every batch starts from an uninitialised espeak, so
-    # the output does not depend on --jobs (see EspeakLibrary). Warm up the
-    # DSP here so the forks inherit it.
-    backend = resolve_backend(backend)
+    # Each batch (one engine's clips) gets a worker freshly forked from this
+    # process, which never synthesises itself: every batch starts from an
+    # uninitialised espeak, so the output does not depend on --jobs (see
+    # EspeakLibrary). Warm up the DSP here so the forks inherit it.
+    for engine in inv.engines.values():
+        if isinstance(engine, EspeakEngine) and not isinstance(engine, MbrolaEngine):
+            engine.backend = resolve_backend(backend)
     trim_silence(to_16k(np.random.default_rng(0).normal(0, 0.1, 2205).astype(np.float32), 22050))
-    batches = [(tasks[i : i + BATCH_SIZE], backend) for i in range(0, len(tasks), BATCH_SIZE)]
+    batches: list[tuple[list[ClipTask], Engine]] = []
+    for t in tasks:
+        if batches and batches[-1][0][-1].engine == t.engine and len(batches[-1][0]) < BATCH_SIZE:
+            batches[-1][0].append(t)
+        else:
+            batches.append(([t], inv.engines[t.engine]))
+    # slow engines first, so the pool does not end waiting on one festival batch
+    order = sorted(range(len(batches)), key=lambda i: (batches[i][1].name == "espeak-ng", i))
     if "fork" in mp.get_all_start_methods():
-        # workers use numpy/soxr/soundfile/espeak only (no torch), so forking
+        # workers use numpy/soxr/soundfile/engines only (no torch), so forking
         # from a process that already imported torch is safe.
         with mp.get_context("fork").Pool(min(jobs, len(batches)), maxtasksperchild=1) as pool:
-            for results_batch in pool.imap_unordered(synth_batch, batches):
+            for results_batch in pool.imap_unordered(synth_batch, [batches[i] for i in order]):
                 collect(results_batch)
     else:  # no fork (Windows): in process, CLI backend is per-call deterministic
-        for batch in batches:
-            collect(synth_batch((batch[0], "cli")))
+        for engine in inv.engines.values():
+            if isinstance(engine, EspeakEngine):
+                engine.backend = "cli"
+        for i in order:
+            collect(synth_batch(batches[i]))
     if bar is not None:
         bar.close()
 
-    manifests: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    manifests: dict[str, list[dict]] = {s: [] for s in ALL_SPLITS}
     synthesis = []
     for t in tasks:
         info = results.get(t.index)
@@ -654,21 +985,32 @@ def make_digits(
             "label": t.label,
             "label_name": LABELS[t.label],
             "speaker": t.speaker,
+            "engine": t.engine,
+            "voice": t.voice.name,
         })  # fmt: skip
-        synthesis.append({"id": t.clip_id, "voice": t.voice, "pitch": t.pitch, **info,
-                          "gain_db": round(t.gain_db, 2)})  # fmt: skip
+        synthesis.append({"id": t.clip_id, "engine": t.engine, "voice": t.voice.name, "params": t.params,
+                          **info, "gain_db": round(t.gain_db, 2)})  # fmt: skip
     for split, rows in manifests.items():
         _atomic_write_text(out / f"{split}.jsonl", _jsonl(rows))
     _atomic_write_text(out / "labels.json", json.dumps(list(LABELS)) + "\n")
     _atomic_write_text(out / "synthesis.jsonl", _jsonl(synthesis))
+    engines_meta = inv.summary()
+    for name, row in engines_meta.items():
+        row["clips"] = {s: sum(r["engine"] == name for r in rows) for s, rows in manifests.items()}
+        row["voices_per_split"] = {s: sorted({r["voice"] for r in rows if r["engine"] == name})
+                                   for s, rows in manifests.items()}  # fmt: skip
     meta = {
         "version": GENERATOR_VERSION,
         "num_clips": num_clips,
         "seed": seed,
+        "request": request,
         "written": len(synthesis),
         "failed": failures,
+        "unseen_engine": unseen,
         "per_split": {s: len(r) for s, r in manifests.items()},
         "speakers_per_split": {s: len({r["speaker"] for r in rows}) for s, rows in manifests.items()},
+        "voices_per_split": {s: len({(r["engine"], r["voice"]) for r in rows}) for s, rows in manifests.items()},
+        "engines": engines_meta,
         "sample_rate": SAMPLE_RATE,
         "seconds": round(time.perf_counter() - t0, 2),
         "jobs": jobs,
@@ -681,28 +1023,42 @@ def make_digits(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", required=True, help="output folder (manifests + wav/)")
-    parser.add_argument("--num-clips", type=int, default=2400, help="clips to synthesise (default 2400)")
+    parser.add_argument("--num-clips", type=int, default=2400, help="train+valid+test clips (default 2400)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
     parser.add_argument("--seed", type=int, default=0, help="seed for speakers, split and prosody")
     parser.add_argument("--force", action="store_true", help="regenerate even if a finished corpus exists")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--backend", choices=("auto", "lib", "cli"), default="auto",
                         help="espeak interface: libespeak-ng via ctypes (fast), the espeak-ng program, or auto")
+    parser.add_argument("--engines", default="all",
+                        help=f"comma-separated engines to use if installed (default all: {','.join(ENGINE_ORDER)})")
+    parser.add_argument("--unseen-engine", default="auto",
+                        help="engine held out as test_unseen_engine: auto (festival, else flite, ...), a name, or none")
+    parser.add_argument("--unseen-clips", type=int, default=None,
+                        help="clips in test_unseen_engine (default: as many as test)")
+    parser.add_argument("--screen", default="default",
+                        help="voice screen JSON (default: voice_screen.json next to this script; none = keep all voices)")
+    parser.add_argument("--min-accuracy", type=float, default=MIN_ACCURACY,
+                        help=f"drop voices the judge recognised less often than this (default {MIN_ACCURACY})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    engines = None if args.engines == "all" else [e.strip() for e in args.engines.split(",") if e.strip()]
+    screen = {"default": SCREEN_PATH, "none": None}.get(args.screen, args.screen)
     try:
         meta = make_digits(args.out_dir, args.num_clips, args.jobs, args.seed, args.force,
-                          not args.no_progress, args.backend)
-    except EspeakNotFoundError as exc:
+                           not args.no_progress, args.backend, engines, args.unseen_engine,
+                           args.unseen_clips, screen, args.min_accuracy)  # fmt: skip
+    except (EspeakNotFoundError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if meta["skipped"]:
-        print(f"{args.out_dir}: {meta['written']} clips already generated (num_clips={args.num_clips}, "
-              f"seed={args.seed}); nothing to do (use --force to regenerate).")  # fmt: skip
+        print(f"{args.out_dir}: {meta['written']} clips already generated (same request); "
+              f"nothing to do (use --force to regenerate).")  # fmt: skip
         return 0
-    print(f"wrote {meta['written']}/{args.num_clips} clips to {args.out_dir} in {meta['seconds']:.1f} s "
-          f"with {meta['jobs']} jobs; per split {meta['per_split']}, speakers {meta['speakers_per_split']}, "
-          f"skipped {len(meta['failed'])}")  # fmt: skip
+    voices = {n: len(r["voices"]) for n, r in meta["engines"].items() if r["voices"]}
+    print(f"wrote {meta['written']} clips to {args.out_dir} in {meta['seconds']:.1f} s with {meta['jobs']} jobs; "
+          f"voices per engine {voices}; clips per split {meta['per_split']}; "
+          f"unseen engine {meta['unseen_engine']}; skipped {len(meta['failed'])}")  # fmt: skip
     return 0
 
 
