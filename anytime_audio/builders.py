@@ -17,10 +17,6 @@ from anytime_audio.core.quantizer import VectorQuantizer
 AUDIO_FAMILIES = ("mel", "wave")
 
 
-def _get(cfg, key, default=None):
-    return cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
-
-
 def num_samples(data_cfg) -> int:
     return int(round(float(data_cfg["clip_seconds"]) * int(data_cfg["sample_rate"])))
 
@@ -32,11 +28,26 @@ def check_compatible(model_cfg, data_cfg) -> None:
             f"model family {family!r} does not fit {modality} data {data_cfg['name']!r}: "
             f"use model=mel or model=wave for audio, model=image for images"
         )
+    rate = model_cfg.get("sample_rate")
+    if rate is not None and modality == "audio" and int(rate) != int(data_cfg["sample_rate"]):
+        raise ValueError(f"model.sample_rate={rate} but data.sample_rate={data_cfg['sample_rate']}: this model's "
+                         f"front-end needs {rate} Hz clips; add data.sample_rate={rate} (clips are resampled on load)")
+
+
+def build_frontend(model_cfg, data_cfg):
+    """The mel model's :class:`~anytime_audio.audio.features.LogMel` (also what its vocoders read)."""
+    from anytime_audio.audio.features import LogMel
+
+    check_compatible(model_cfg, data_cfg)
+    f_max = model_cfg.get("f_max")
+    return LogMel(int(data_cfg["sample_rate"]), int(model_cfg["n_fft"]), int(model_cfg["hop_length"]),
+                  int(model_cfg["n_mels"]), f_min=float(model_cfg.get("f_min", 0.0) or 0.0),
+                  f_max=None if f_max is None else float(f_max), style=str(model_cfg.get("mel_frontend", "torchaudio")))
 
 
 def build_autoencoder(model_cfg, data_cfg) -> OrderedAutoencoder:
     """The ordered autoencoder described by ``model_cfg`` for ``data_cfg``."""
-    from anytime_audio.audio import features, nets  # noqa: local import keeps image-only use light
+    from anytime_audio.audio import nets  # noqa: local import keeps image-only use light
     from anytime_audio.image import nets as image_nets
 
     check_compatible(model_cfg, data_cfg)
@@ -44,9 +55,7 @@ def build_autoencoder(model_cfg, data_cfg) -> OrderedAutoencoder:
     L = int(model_cfg["code_channels"])
     frontend = None
     if family == "mel":
-        frontend = features.LogMel(
-            int(data_cfg["sample_rate"]), int(model_cfg["n_fft"]), int(model_cfg["hop_length"]), int(model_cfg["n_mels"])
-        )
+        frontend = build_frontend(model_cfg, data_cfg)
         frames = frontend.num_frames(num_samples(data_cfg))
         input_shape = (int(model_cfg["n_mels"]), frames)
         encoder = nets.MelEncoder(int(model_cfg["n_mels"]), int(model_cfg["hidden"]), L, int(model_cfg["depth"]))
@@ -92,7 +101,8 @@ def build_dataset(data_cfg, split: str, train: bool = False, progress: bool = Tr
         from anytime_audio.audio.datasets import ClipDataset
 
         return ClipDataset(manifest, int(data_cfg["sample_rate"]), float(data_cfg["clip_seconds"]),
-                           random_crop=train, max_items=max_items, progress=progress)
+                           random_crop=train, max_items=max_items, progress=progress,
+                           min_clip_seconds=data_cfg.get("min_clip_seconds"))
     if data_cfg["modality"] == "image":
         from anytime_audio.image.datasets import ImageDataset
 
@@ -103,7 +113,11 @@ def build_dataset(data_cfg, split: str, train: bool = False, progress: bool = Tr
 class Renderer(nn.Module):
     """Codes -> what a person sees or hears: waveforms ``[n, T]`` or images ``[n, C, H, W]``.
 
-    For the mel family this adds Griffin-Lim after the decoder.
+    For the mel family the decoder's log-mel goes through the vocoder that
+    ``model.vocoder`` names (``griffin_lim``, ``hifigan``, ``hifigan_lj`` or a
+    trained vocoder's folder; :func:`anytime_audio.audio.vocoders.build_vocoder`).
+    It is a rendering key: it may change after training. The vocoder is part
+    of every decode, so the deadline sampler's decode times include it.
     """
 
     def __init__(self, autoencoder: OrderedAutoencoder, model_cfg, data_cfg) -> None:
@@ -112,15 +126,16 @@ class Renderer(nn.Module):
         self.family = model_cfg["family"]
         self.vocoder = None
         if self.family == "mel":
-            from anytime_audio.audio.features import MelToWave
+            from anytime_audio.audio.vocoders import build_vocoder
 
-            self.vocoder = MelToWave(autoencoder.frontend, int(model_cfg.get("griffin_lim_iters", 8)), num_samples(data_cfg))
+            self.vocoder = build_vocoder(model_cfg.get("vocoder", "griffin_lim"), autoencoder.frontend,
+                                         num_samples(data_cfg), int(model_cfg.get("griffin_lim_iters", 8)))
 
     @torch.no_grad()
     def forward(self, codes: torch.Tensor, k) -> torch.Tensor:
         out = self.autoencoder.decode(codes, k)
         if self.vocoder is not None:
-            out = self.vocoder(out.cpu()) if out.device.type == "mps" else self.vocoder(out)
+            out = self.vocoder(out)
         return out
 
 

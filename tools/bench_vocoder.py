@@ -1,29 +1,45 @@
 #!/usr/bin/env python
-"""Cost and quality of the mel vocoder (Griffin-Lim) against its iteration count.
+"""Cost and quality of the mel vocoders: Griffin-Lim iterations, HiFi-GAN, our fast vocoder.
 
 Usage:
-    python tools/bench_vocoder.py [--manifest recipes/tts_digits/data/tts_digits/test.jsonl]
+    python tools/bench_vocoder.py [--part iters] [--manifest recipes/tts_digits/data/tts_digits/test.jsonl]
         [--num 32] [--iters 0 2 4 8 16 32] [--threads 1] [--write BENCHMARKS.md]
+    python tools/bench_vocoder.py --part ceiling --frontend hifigan --sample-rate 22050 \
+        --vocoders griffin_lim:8 griffin_lim:32 hifigan exp/vocoder --num 100 --write RESULTS.md
+    python tools/bench_vocoder.py --part cost --frontend hifigan --sample-rate 22050 \
+        --vocoders griffin_lim:8 hifigan exp/vocoder --write BENCHMARKS.md
+    python tools/bench_vocoder.py --part e2e --vocoders griffin_lim:8 hifigan exp/vocoder --threads 2 \
+        --write BENCHMARKS.md
 
-The vocoder renders a whole clip whatever the code budget, so its time is the
-fixed intercept of anytime sampling (see ``tools/bench_sampling.py``).  For
-real clips of a prepared corpus this tool takes the true log-mel (the
-autoencoder's target), renders it with ``MelToWave`` at each iteration count,
-and reports, side by side with torchaudio's ``GriffinLim`` as the reference
-implementation:
+Parts (each writes its own marked section of ``--write``):
 
-* seconds per batch of ``--num`` clips (best of ``--repeats``);
-* log-mel L1 after re-analysis: how far the rendered audio's log-mel is from
-  the one asked for (the vocoder's own error; the autoencoder's is added on
-  top when rendering decoded codes);
-* STOI against the original recording (intelligibility of the rendering).
+* ``iters`` (section ``bench_vocoder``): Griffin-Lim alone against its
+  iteration count, next to torchaudio's ``GriffinLim``: seconds per batch,
+  log-mel L1 after re-analysis, STOI.
+* ``ceiling`` (``vocoder_ceiling``, meant for RESULTS.md): every vocoder on
+  the *true* log-mel of real clips, the best any mel model can sound:
+  wide-band PESQ (both signals resampled to 16 kHz, the only rate it is
+  defined at), STOI, log-mel L1 after re-analysis, and the accuracy of the
+  intelligibility judge (:mod:`anytime_audio.audio.judge`) when installed.
+* ``budgets`` (``vocoder_budgets``, RESULTS.md): a trained mel experiment's
+  reconstructions at code fractions (``--exp``, ``--fractions``), rendered by
+  each vocoder, with the ceiling's metrics.
+* ``cost`` (``bench_vocoder_cost``): real-time factor (compute seconds per
+  second of audio) of each vocoder at batch 1 and 16 on 1 and 2 threads.
+* ``e2e`` (``bench_vocoder_e2e``): the end-to-end cost of budget 1/4 against
+  the full budget (prior + decoder + vocoder, ``tools/bench_sampling.py``'s
+  ``bench_budget_scaling``, both measured side by side in one run) for each
+  vocoder, on random-init models sized by ``configs/model/mel_hifigan.yaml``
+  and ``configs/prior/transformer.yaml`` (timing does not depend on weights).
 
-``--write FILE`` replaces the ``bench_vocoder`` section of FILE.
+Vocoders are named as ``model.vocoder`` names them, with ``griffin_lim:N`` for
+N iterations; ``hifigan`` needs ``pip install 'anytime_audio[hifigan]'``.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import sys
 import time
 import warnings
@@ -39,10 +55,12 @@ from bench_common import (  # noqa: E402
 
 from anytime_audio.audio.datasets import ClipDataset  # noqa: E402
 from anytime_audio.audio.features import LogMel, MelToWave  # noqa: E402
-from anytime_audio.audio.metrics import stoi  # noqa: E402
+from anytime_audio.audio.metrics import pesq, stoi  # noqa: E402
+from anytime_audio.audio.vocoders import build_vocoder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO / "recipes/tts_digits/data/tts_digits/test.jsonl"
+SPEECH_LOG_MEL = -7.0  # ceiling: frames whose true log-mel is above this count as speech
 
 
 def best_time(fn, repeats: int) -> tuple[float, torch.Tensor]:
@@ -133,34 +151,280 @@ def report(args, rows, num_clips: int, load_at_start: str) -> str:
     ])
 
 
+# ----------------------------------------------------- ceiling, cost, e2e
+def make_logmel(args) -> LogMel:
+    return LogMel(sample_rate=args.sample_rate, n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels,
+                  f_max=args.f_max, style=args.frontend)
+
+
+def named_vocoder(spec: str, logmel: LogMel, num_samples: int | None, detail: bool = True):
+    """``griffin_lim:N`` or any ``model.vocoder`` value -> (label, Vocoder); ``detail``: a trained
+    vocoder's label says its targets and steps (quality tables; its cost does not depend on them)."""
+    name, _, iters = spec.partition(":")
+    if name == "griffin_lim":
+        n_iter = int(iters or 8)
+        return f"Griffin-Lim, {n_iter} iterations", build_vocoder(name, logmel, num_samples, n_iter).eval()
+    label = {"hifigan": "HiFi-GAN V1 universal", "hifigan_lj": "HiFi-GAN V1 LJSpeech"}.get(name)
+    if label is None:
+        from anytime_audio.audio.vocoders.fast import read_fast_vocoder_config
+
+        folder, meta = read_fast_vocoder_config(spec)
+        label = f"fast vocoder `{folder.parent.name}/{folder.name}`"
+        if detail:
+            label += f" ({meta.get('target', '?')} targets, {meta.get('steps', '?')} steps)"
+    return label, build_vocoder(spec, logmel, num_samples).eval()
+
+
+def load_clips(args):
+    """``(waves [N, T], labels [N])`` from a manifest, or unlabelled (-1) from every WAV of a folder
+    or of a glob pattern (``'/usr/share/sounds/alsa/[FRS]*.wav'``)."""
+    if Path(args.manifest).is_dir() or glob.has_magic(args.manifest):
+        from anytime_audio.audio.datasets import fit_length
+        from anytime_audio.audio.io import load_audio
+
+        pattern = str(Path(args.manifest) / "*.wav") if Path(args.manifest).is_dir() else args.manifest
+        files = sorted(glob.glob(pattern))[: args.num]
+        length = int(round(args.clip_seconds * args.sample_rate))
+        waves = [torch.as_tensor(fit_length(load_audio(f, sample_rate=args.sample_rate)[0], length)) for f in files]
+        return torch.stack(waves), torch.full((len(waves),), -1)
+    data = ClipDataset(args.manifest, sample_rate=args.sample_rate, clip_seconds=args.clip_seconds,
+                       max_items=args.num, progress=False)
+    return torch.stack([torch.as_tensor(data[i][0]) for i in range(len(data))]), data.labels
+
+
+def stoi_scored(wave, sr) -> torch.Tensor:
+    """Clips STOI can score: pystoi returns 1e-5 for a clip with under 30 frames (384 ms) of speech
+    left after its silence removal, even against itself; a one-word clip often has less."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return stoi(wave, wave, sr) > 0.5
+
+
+def quality(wave, rendered, target, logmel, sr, labels, judge, scored) -> dict:
+    with warnings.catch_warnings():  # PESQ / pystoi warn on clips with little speech
+        warnings.simplefilter("ignore")
+        to16k = (lambda x: torchaudio.functional.resample(x, sr, 16000)) if sr != 16000 else (lambda x: x)
+        speech = target > SPEECH_LOG_MEL
+        l1 = (logmel(rendered) - target).abs()
+        row = {"pesq": float(torch.nanmean(pesq(to16k(wave), to16k(rendered), 16000))),
+               "stoi": stoi(wave[scored], rendered[scored], sr).mean().item(),
+               "logmel_l1": l1.mean().item(), "speech_l1": l1[speech].mean().item()}
+    if judge is not None and (labels >= 0).all():
+        row["judge"] = judge.accuracy(rendered.numpy(), labels.tolist(), sr)
+    return row
+
+
+def run_ceiling(args) -> str:
+    from anytime_audio.audio import judge as judge_module
+
+    torch.set_num_threads(args.threads)
+    wave, labels = load_clips(args)
+    logmel = make_logmel(args)
+    target = logmel(wave)
+    judge = judge_module.DigitJudge() if judge_module.is_available() and not args.no_judge else None
+    scored = stoi_scored(wave, args.sample_rate)
+    rows = [("the recording itself", quality(wave, wave, target, logmel, args.sample_rate, labels, judge, scored), None)]
+    for spec in args.vocoders:
+        label, vocoder = named_vocoder(spec, logmel, wave.shape[-1])
+        start = time.perf_counter()
+        rendered = torch.cat([vocoder(part) for part in target.split(16)])
+        seconds = time.perf_counter() - start
+        rows.append((label, quality(wave, rendered, target, logmel, args.sample_rate, labels, judge, scored), seconds))
+        print(label, {k: round(v, 4) for k, v in rows[-1][1].items()}, f"{seconds:.1f}s", flush=True)
+    body = markdown_table(
+        ["vocoder (true log-mel in)", "PESQ (wb, 16 kHz)", "STOI", "log-mel L1 after re-analysis",
+         "log-mel L1, speech frames", "judge accuracy", "render s / clip"],
+        [(label, f"{r['pesq']:.3f}", f"{r['stoi']:.3f}", f"{r['logmel_l1']:.3f}", f"{r['speech_l1']:.3f}",
+          f"{r['judge']:.3f}" if "judge" in r else "-", "-" if sec is None else f"{sec / len(wave):.3f}")
+         for label, r, sec in rows])
+    return "\n".join([
+        "### Vocoder ceiling: each vocoder on the true log-mel (`tools/bench_vocoder.py --part ceiling`)", "",
+        f"Command: `{command_line(__file__, args.argv)}`", "",
+        f"{len(wave)} clips of `{_shown(args.manifest)}`, loaded at {args.sample_rate} Hz (resampled on load), "
+        f"front-end `{args.frontend}` (n_fft {args.n_fft}, hop {args.hop_length}, {args.n_mels} mels, "
+        f"f_max {args.f_max}). PESQ: wide-band, both signals resampled to 16 kHz, mean over all clips; STOI at "
+        f"{args.sample_rate} Hz over the {int(scored.sum())} clips with enough speech for STOI (>= 384 ms after its "
+        "silence removal; it gives 1e-5 to the others, even against themselves); both against the recording. "
+        "Log-mel L1: mean |log-mel(rendered) - true log-mel| (natural log, same front-end), over all frames and "
+        f"over speech frames (true log-mel > {SPEECH_LOG_MEL:g}: silence, at the 1e-5 floor, weighs heavily in the "
+        "first). Judge: PocketSphinx digit accuracy (`anytime_audio/audio/judge.py`). Render time: "
+        f"{args.threads} thread(s), batches of 16, on a shared CPU (load {load_average()} at the end).", "",
+        body])
+
+
+@torch.no_grad()
+def run_budgets(args) -> str:
+    """Reconstructions of a trained mel experiment at code fractions, rendered by each vocoder."""
+    from anytime_audio.audio import judge as judge_module
+    from anytime_audio.experiment import Experiment
+
+    torch.set_num_threads(args.threads)
+    exp = Experiment.open(args.exp, device="cpu")
+    args.sample_rate = exp.sample_rate
+    wave, labels = load_clips(args)
+    model, logmel = exp.autoencoder, exp.autoencoder.frontend
+    target = logmel(wave)
+    codes = model.encode(model.prepare(wave))
+    judge = judge_module.DigitJudge() if judge_module.is_available() and not args.no_judge else None
+    scored = stoi_scored(wave, args.sample_rate)
+    rows = []
+    for spec in args.vocoders:
+        label, vocoder = named_vocoder(spec, logmel, wave.shape[-1])
+        for fraction in args.fractions:
+            k = max(1, round(fraction * model.code_length))
+            rendered = torch.cat([vocoder(model.decode(part, k)) for part in codes.split(16)])
+            r = quality(wave, rendered, target, logmel, args.sample_rate, labels, judge, scored)
+            rows.append((label, f"{fraction:g} ({k})", f"{r['pesq']:.3f}", f"{r['stoi']:.3f}", f"{r['logmel_l1']:.3f}",
+                         f"{r['speech_l1']:.3f}", f"{r['judge']:.3f}" if "judge" in r else "-"))
+            print(rows[-1], flush=True)
+    return "\n".join([
+        "### Reconstructions at code budgets, per vocoder (`tools/bench_vocoder.py --part budgets`)", "",
+        f"Command: `{command_line(__file__, args.argv)}`", "",
+        f"{len(wave)} clips of `{_shown(args.manifest)}` encoded by the experiment's autoencoder, decoded from "
+        f"the first k of {model.code_length} codes and rendered by each vocoder; metrics against the recording as "
+        f"in the ceiling table (STOI over the {int(scored.sum())} clips it can score).", "",
+        markdown_table(["vocoder", "fraction (codes)", "PESQ (wb, 16 kHz)", "STOI", "log-mel L1", "log-mel L1, speech",
+                        "judge accuracy"], rows)])
+
+
+def best_seconds(fn, repeats: int, cap: float) -> tuple[float, int]:
+    fn()  # warm-up
+    times, started = [], time.perf_counter()
+    while len(times) < repeats and (not times or time.perf_counter() - started < cap):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times), len(times)
+
+
+def run_cost(args) -> str:
+    wave, _ = load_clips(args)
+    logmel = make_logmel(args)
+    target = logmel(wave)
+    rows = []
+    for spec in args.vocoders:
+        label, vocoder = named_vocoder(spec, logmel, wave.shape[-1], detail=False)
+        cells = [label]
+        for threads in args.thread_counts:
+            torch.set_num_threads(threads)
+            for batch in args.batches:
+                mels = target[:batch].repeat((batch + len(target) - 1) // len(target), 1, 1)[:batch]
+                seconds, runs = best_seconds(lambda: vocoder(mels), args.repeats, args.cap_seconds)
+                cells.append(f"{seconds / (batch * args.clip_seconds):.4f}")
+                print(label, f"threads {threads} batch {batch}: {seconds:.3f}s ({runs} runs)", flush=True)
+        rows.append(cells)
+    info = machine_info("cpu")
+    info.pop("threads", None)
+    info["load average (1, 5, 15 min) at end"] = load_average()
+    return "\n".join([
+        "## Mel vocoders: real-time factor (`tools/bench_vocoder.py --part cost`)", "",
+        f"Command: `{command_line(__file__, args.argv)}`", "", markdown_table(["", ""], list(info.items())), "",
+        f"RTF = compute seconds / seconds of audio, best of up to {args.repeats} runs (at most {args.cap_seconds:g} s "
+        f"of repeats each) after a warm-up, on the true log-mels of {args.clip_seconds:g} s clips of "
+        f"`{_shown(args.manifest)}` at {args.sample_rate} Hz (front-end `{args.frontend}`). "
+        "Batch b = b clips in one call (chunked on the CPU as the renderer does).", "",
+        markdown_table(["vocoder", *(f"{t} thread{'s' if t > 1 else ''}, batch {b}" for t in args.thread_counts
+                                     for b in args.batches)], rows)])
+
+
+def run_e2e(args) -> str:
+    from omegaconf import OmegaConf
+
+    from bench_sampling import bench_budget_scaling, load_configs, make_prior
+
+    from anytime_audio.builders import Renderer, build_autoencoder
+
+    torch.set_num_threads(args.threads)
+    preset = OmegaConf.load(REPO / "configs/model/mel_hifigan.yaml")
+    prior_cfg, _, data_cfg = load_configs()
+    data_cfg = OmegaConf.merge(data_cfg, preset.data)
+    torch.manual_seed(0)
+    autoencoder = build_autoencoder(preset.model, data_cfg).eval()
+    length = autoencoder.code_length
+    prior = make_prior(prior_cfg, autoencoder.num_codes, length, int(data_cfg.num_classes or 0), torch.device("cpu"))
+    quarter = max(1, round(length / 4))
+    rows = []
+    for spec in args.vocoders:
+        name, _, iters = spec.partition(":")
+        model_cfg = OmegaConf.merge(preset.model, {"vocoder": name, "griffin_lim_iters": int(iters or 8)})
+        renderer = Renderer(autoencoder, model_cfg, data_cfg).eval()
+        r = bench_budget_scaling(prior, renderer, args.batch, [quarter, length], args.repeats, torch.device("cpu"),
+                                 max_seconds=args.cap_seconds)
+        label = named_vocoder(spec, autoencoder.frontend, None, detail=False)[0]
+        rows.append((label, f"{r.total_seconds[0]:.3f}", f"{r.total_seconds[1]:.3f}",
+                     f"{r.render_seconds[1]:.3f}", f"{r.ratio(quarter):.3f}", r.runs))
+        print(rows[-1], flush=True)
+    return "\n".join([
+        "## Mel vocoders: end-to-end cost of budget 1/4 against full (`tools/bench_vocoder.py --part e2e`)", "",
+        f"Command: `{command_line(__file__, args.argv)}`", "",
+        f"`AnytimeSampler.sample({args.batch}, [k])` wall time (prior + decoder + vocoder) for k = {quarter} (1/4) and "
+        f"k = {length} (full), measured side by side in each repeat by `tools/bench_sampling.py`'s "
+        f"`bench_budget_scaling` (best of the repeats), random-init models sized by `configs/model/mel_hifigan.yaml` "
+        f"(22.05 kHz, 1 s clips) and `configs/prior/transformer.yaml`; {args.threads} thread(s); load "
+        f"{load_average()} at the end. Target with our fast vocoder: ratio <= 0.35.", "",
+        markdown_table(["vocoder", "1/4 budget s", "full budget s", "of which vocoder+decoder s", "1/4 vs full", "runs"],
+                       rows)])
+
+
+def _shown(path) -> str:
+    if glob.has_magic(str(path)):
+        return str(path)
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else path.name
+
+
+PARTS = {"iters": (run, "bench_vocoder"), "ceiling": (run_ceiling, "vocoder_ceiling"),
+         "budgets": (run_budgets, "vocoder_budgets"),
+         "cost": (run_cost, "bench_vocoder_cost"), "e2e": (run_e2e, "bench_vocoder_e2e")}
+
+
 def parse_args(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="JSONL manifest of real clips")
-    ap.add_argument("--num", type=int, default=32, help="clips rendered as one batch")
+    ap.add_argument("--part", choices=list(PARTS), default="iters")
+    ap.add_argument("--manifest", default=str(DEFAULT_MANIFEST),
+                    help="JSONL manifest of real clips (ceiling, cost: or a folder or glob of WAVs)")
+    ap.add_argument("--num", type=int, default=32, help="clips rendered")
     ap.add_argument("--iters", type=int, nargs="+", default=[0, 2, 4, 8, 16, 32])
+    ap.add_argument("--vocoders", nargs="+", default=["griffin_lim:8", "griffin_lim:32", "hifigan"],
+                    help="griffin_lim:N, hifigan, hifigan_lj or the folder of a trained vocoder")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cap-seconds", type=float, default=60.0, help="stop repeating a timing after this long")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=16, help="e2e: samples per call")
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 16], help="cost: clips per call")
+    ap.add_argument("--thread-counts", type=int, nargs="+", default=[1, 2], help="cost: torch threads")
     ap.add_argument("--sample-rate", type=int, default=16000)
     ap.add_argument("--clip-seconds", type=float, default=1.0)
     ap.add_argument("--n-fft", type=int, default=1024)
     ap.add_argument("--hop-length", type=int, default=256)
     ap.add_argument("--n-mels", type=int, default=80)
-    ap.add_argument("--write", default=None, help="markdown file whose bench_vocoder section is replaced")
+    ap.add_argument("--f-max", type=float, default=None, help="default: 8000 with --frontend hifigan, else sr / 2")
+    ap.add_argument("--frontend", choices=list(LogMel.STYLES), default="torchaudio")
+    ap.add_argument("--no-judge", action="store_true", help="ceiling, budgets: skip the intelligibility judge")
+    ap.add_argument("--exp", default=None, help="budgets: a trained mel experiment folder")
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.125, 0.25, 0.5, 1.0], help="budgets: code fractions")
+    ap.add_argument("--write", default=None, help="markdown file whose section of this part is replaced")
+    ap.add_argument("--section", default=None, help="name of that section (default: the part's)")
     args = ap.parse_args(argv)
+    if args.f_max is None and args.frontend == "hifigan":
+        args.f_max = 8000.0
     args.argv = argv
     return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if not Path(args.manifest).is_file():
+    if args.part != "e2e" and not (Path(args.manifest).exists() or glob.glob(args.manifest)):
         raise SystemExit(f"manifest not found: {args.manifest} (prepare a corpus first, e.g. recipes/tts_digits/run.sh --stop-stage 1)")
-    text = run(args)
+    if args.part == "budgets" and not args.exp:
+        raise SystemExit("--part budgets needs --exp DIR (a trained mel experiment)")
+    part, section = PARTS[args.part]
+    text = part(args)
     print()
     print(text)
     if args.write:
-        update_markdown_section(args.write, "bench_vocoder", text)
+        update_markdown_section(args.write, args.section or section, text)
 
 
 if __name__ == "__main__":
