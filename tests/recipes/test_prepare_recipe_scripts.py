@@ -18,7 +18,7 @@ PARSE = REPO / "tools" / "parse_options.sh"
 TEMPLATE = REPO / "recipes" / "TEMPLATE" / "anytime.sh"
 COMMON = REPO / "recipes" / "TEMPLATE" / "common.sh"
 RECIPES = ["tts_digits", "sc09", "vctk", "ljspeech", "nsynth", "gm_notes", "mnist", "cifar10",
-           "celeba", "sklearn_digits"]
+           "celeba", "sklearn_digits", "fashion_mnist"]
 # Corpus options every recipe's local/data.sh documents (run.sh --help shows them).
 RECIPE_OPTIONS = {
     "tts_digits": ["--num-clips", "--nj", "--seed", "--make-digits-args"],
@@ -34,11 +34,13 @@ RECIPE_OPTIONS = {
     "cifar10": ["--corpus-dir", "--download", "--valid-size", "--max-per-split"],
     "celeba": ["--corpus-dir", "--download", "--crop-size", "--image-size", "--max-per-split", "--nj"],
     "sklearn_digits": ["--image-size", "--seed"],
+    "fashion_mnist": ["--corpus-dir", "--source-dir", "--download", "--valid-size", "--nj"],
 }
 TEMPLATE_OPTIONS = ["--stage", "--stop-stage", "--data-script", "--data-dir", "--data-config", "--exp", "--model",
                     "--config", "--baseline", "--priors", "--budgets", "--num-samples",
                     "--extra-overrides", "--cli", "--python", "--dry-run"]
-IMAGE_SETS = {"mnist", "cifar10", "celeba", "sklearn_digits"}
+IMAGE_SETS = {"mnist", "cifar10", "celeba", "sklearn_digits", "fashion_mnist"}
+MODEL_DEFAULTS = {"fashion_mnist": "image28"}  # image presets sized for one corpus
 
 
 def bash(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -134,7 +136,8 @@ def test_run_sh_help_documents_options(recipe: str) -> None:
         assert opt in documented, f"{recipe}: {opt} missing from --help"
     assert len(documented) == len(set(documented)), "an option is documented twice"
     model_line = next(line for o, line in _help_options(r.stdout) if o == "--model")
-    assert f"(default: {'image' if recipe in IMAGE_SETS else 'mel'})" in model_line
+    family = 'image' if recipe in IMAGE_SETS else 'mel'
+    assert f"(default: {MODEL_DEFAULTS.get(recipe, family)})" in model_line
     assert f"(default: {recipe})" in next(l for o, l in _help_options(r.stdout) if o == "--data-config")
 
 
