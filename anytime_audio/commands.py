@@ -135,7 +135,8 @@ def sample(cfg: DictConfig, explicit: set[str]) -> None:
     out_root = Path(str(s.out_dir)) if s.out_dir else exp.dir / samples_folder(prior_name, s.steps)
     for folder in [out_root, *(p for p in out_root.glob("*") if p.is_dir())]:
         remove_stale_temporaries(folder)  # left by a killed earlier run
-    write_samples(sets, out_root, exp.modality, int(cfg.data.sample_rate), exp.label_names)
+    write_samples(sets, out_root, exp.modality, exp.sample_rate if exp.modality == "audio" else 0,
+                  exp.label_names)
     for sample_set in sets:
         r = sample_set.result
         log.info("budget %-8s %3d codes  %.1f ms/sample (+%.1f ms decode)%s", r.budget.text, r.codes_used,
