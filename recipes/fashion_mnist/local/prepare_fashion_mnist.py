@@ -11,7 +11,8 @@ distribution and of Debian's ``dataset-fashion-mnist`` package (MIT/Expat)::
 (``/usr/share/datasets/fashion-mnist``, ``apt-get install dataset-fashion-mnist``)
 or from any local copy given as ``source_dir``; only when neither exists does
 it fetch them from Zalando's mirror (md5-checked). Debian recompresses the
-``.gz`` files, so copies are checked by their decoded shapes, not their md5.
+``.gz`` files, so local copies are not md5-checked: ``prepare`` checks what it
+decodes (IDX headers, lengths, 28x28 uint8 images, labels 0-9).
 
 Splits: test = the official 10,000 t10k images; valid = ``valid_size`` of the
 60,000 training images, held out per class (seeded, the same count of each
@@ -25,7 +26,6 @@ class index, ``labels.json`` = the ten class names.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import sys
