@@ -63,19 +63,20 @@ DEFAULT_MANIFEST = REPO / "recipes/tts_digits/data/tts_digits/test.jsonl"
 SPEECH_LOG_MEL = -7.0  # ceiling: frames whose true log-mel is above this count as speech
 
 
-def best_time(fn, repeats: int) -> tuple[float, torch.Tensor]:
+def best_time(fn, repeats: int, cap: float | None = None) -> tuple[float, torch.Tensor, int]:
+    """Best of ``repeats`` timed calls after a warm-up (stopping after ``cap`` seconds of repeats)."""
     out = fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
+    times, started = [], time.perf_counter()
+    while len(times) < repeats and (cap is None or not times or time.perf_counter() - started < cap):
         start = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+        times.append(time.perf_counter() - start)
+    return min(times), out, len(times)
 
 
 def evaluate(render, target: torch.Tensor, wave: torch.Tensor, logmel: LogMel, sample_rate: int,
              repeats: int) -> dict:
-    seconds, rendered = best_time(lambda: render(target), repeats)
+    seconds, rendered, _ = best_time(lambda: render(target), repeats)
     rendered = rendered[..., : wave.shape[-1]]
     if rendered.shape[-1] < wave.shape[-1]:
         rendered = torch.nn.functional.pad(rendered, (0, wave.shape[-1] - rendered.shape[-1]))
@@ -97,9 +98,7 @@ def torchaudio_reference(logmel: LogMel, vocoder: MelToWave, n_iter: int):
 def run(args) -> str:
     torch.set_num_threads(args.threads)
     load_at_start = load_average()
-    data = ClipDataset(args.manifest, sample_rate=args.sample_rate, clip_seconds=args.clip_seconds,
-                       max_items=args.num, progress=False)
-    wave = torch.stack([torch.as_tensor(data[i][0]) for i in range(len(data))])
+    wave, _ = load_clips(args)
     logmel = LogMel(sample_rate=args.sample_rate, n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels)
     target = logmel(wave)
     rows = []
@@ -116,7 +115,7 @@ def run(args) -> str:
         if ref:
             msg += f" | torchaudio {ref['seconds'] * 1e3:7.1f} ms L1 {ref['logmel_l1']:.3f} STOI {ref['stoi']:.3f}"
         print(msg, flush=True)
-    return report(args, rows, len(data), load_at_start)
+    return report(args, rows, len(wave), load_at_start)
 
 
 def report(args, rows, num_clips: int, load_at_start: str) -> str:
@@ -134,21 +133,14 @@ def report(args, rows, num_clips: int, load_at_start: str) -> str:
         [(n, fmt(o, "seconds", 1e3, 0), fmt(o, "logmel_l1"), fmt(o, "stoi"), fmt(z, "logmel_l1"),
           fmt(r, "seconds", 1e3, 0), fmt(r, "logmel_l1"), fmt(r, "stoi")) for n, o, z, r in rows])
     return "\n".join([
-        "## Mel vocoder: Griffin-Lim iterations, cost and quality (`tools/bench_vocoder.py`)",
-        "",
-        f"Command: `{command_line(__file__, args.argv)}`",
-        "",
-        table,
-        "",
-        f"{num_clips} clips of `{Path(args.manifest).relative_to(REPO) if Path(args.manifest).is_relative_to(REPO) else args.manifest}`, "
+        "## Mel vocoder: Griffin-Lim iterations, cost and quality (`tools/bench_vocoder.py`)", "",
+        f"Command: `{command_line(__file__, args.argv)}`", "", table, "",
+        f"{num_clips} clips of `{_shown(args.manifest)}`, "
         f"rendered from their true log-mel (n_fft {args.n_fft}, hop {args.hop_length}, {args.n_mels} mels). "
         "ms: best of the repeats for the whole batch. Log-mel L1: mean |log-mel(rendered) - log-mel asked for| "
         "(natural log). STOI: against the original recording. 'fast' is `MelToWave` "
         "(`anytime_audio/audio/griffin_lim.py`, linear-phase start); 'zero-phase start' is the same code "
-        "started from zero phase as torchaudio is.",
-        "",
-        body,
-    ])
+        "started from zero phase as torchaudio is.", "", body])
 
 
 # ----------------------------------------------------- ceiling, cost, e2e
@@ -287,17 +279,8 @@ def run_budgets(args) -> str:
                         "judge accuracy"], rows)])
 
 
-def best_seconds(fn, repeats: int, cap: float) -> tuple[float, int]:
-    fn()  # warm-up
-    times, started = [], time.perf_counter()
-    while len(times) < repeats and (not times or time.perf_counter() - started < cap):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), len(times)
-
-
 def run_cost(args) -> str:
+    load_at_start = load_average()
     wave, _ = load_clips(args)
     logmel = make_logmel(args)
     target = logmel(wave)
@@ -309,12 +292,13 @@ def run_cost(args) -> str:
             torch.set_num_threads(threads)
             for batch in args.batches:
                 mels = target[:batch].repeat((batch + len(target) - 1) // len(target), 1, 1)[:batch]
-                seconds, runs = best_seconds(lambda: vocoder(mels), args.repeats, args.cap_seconds)
+                seconds, _, runs = best_time(lambda: vocoder(mels), args.repeats, args.cap_seconds)
                 cells.append(f"{seconds / (batch * args.clip_seconds):.4f}")
                 print(label, f"threads {threads} batch {batch}: {seconds:.3f}s ({runs} runs)", flush=True)
         rows.append(cells)
     info = machine_info("cpu")
     info.pop("threads", None)
+    info["load average (1, 5, 15 min) at start"] = load_at_start
     info["load average (1, 5, 15 min) at end"] = load_average()
     return "\n".join([
         "## Mel vocoders: real-time factor (`tools/bench_vocoder.py --part cost`)", "",

