@@ -230,7 +230,8 @@ def run_ceiling(args) -> str:
           f"{r['judge']:.3f}" if "judge" in r else "-", "-" if sec is None else f"{sec / len(wave):.3f}")
          for label, r, sec in rows])
     return "\n".join([
-        "### Vocoder ceiling: each vocoder on the true log-mel (`tools/bench_vocoder.py --part ceiling`)", "",
+        f"### Vocoder ceiling on `{_shown(args.manifest)}`: each vocoder on the true log-mel "
+        "(`tools/bench_vocoder.py --part ceiling`)", "",
         f"Command: `{command_line(__file__, args.argv)}`", "",
         f"{len(wave)} clips of `{_shown(args.manifest)}`, loaded at {args.sample_rate} Hz (resampled on load), "
         f"front-end `{args.frontend}` (n_fft {args.n_fft}, hop {args.hop_length}, {args.n_mels} mels, "
@@ -239,7 +240,8 @@ def run_ceiling(args) -> str:
         "silence removal; it gives 1e-5 to the others, even against themselves); both against the recording. "
         "Log-mel L1: mean |log-mel(rendered) - true log-mel| (natural log, same front-end), over all frames and "
         f"over speech frames (true log-mel > {SPEECH_LOG_MEL:g}: silence, at the 1e-5 floor, weighs heavily in the "
-        "first). Judge: PocketSphinx digit accuracy (`anytime_audio/audio/judge.py`). Render time: "
+        "first)." + (" Judge: PocketSphinx digit accuracy (`anytime_audio/audio/judge.py`)." if judge else "") +
+        " Render time: "
         f"{args.threads} thread(s), batches of 16, on a shared CPU (load {load_average()} at the end).", "",
         body])
 
