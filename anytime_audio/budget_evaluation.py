@@ -13,7 +13,11 @@ Three views of one :class:`~anytime_audio.experiment.Experiment` (the shape of
   phase, so SI-SDR of mel models is low at every budget; PESQ and STOI are the
   more telling waveform metrics there. For mel models the row
   ``vocoder_on_input`` scores the vocoder applied to the *true* log-mel: the
-  ceiling of the waveform metrics that no budget can exceed.
+  ceiling of the waveform metrics that no budget can exceed. PESQ and STOI
+  cannot score every clip (STOI needs about 0.4 s of speech, PESQ refuses
+  silence): their means are over the clips they scored, counted beside them in
+  ``pesq_clips`` / ``stoi_clips`` out of ``clips`` (STOI's subset depends on
+  the reference only, so it is the same for every budget and model).
 * **generation**: Fréchet distance, accuracy against the requested class and
   Inception score in the feature space of the evaluation classifier
   (:mod:`anytime_audio.feature_space`). Mel models are scored on the decoder's
@@ -126,7 +130,17 @@ def reconstruction_curve(exp: Experiment, fractions, num_test: int, pesq_stoi: b
                 if judge is not None:
                     values["judge_accuracy"] = _judge_accuracy(judge, wave, y, sr)
             add(sums[fraction_key(f)], values)
-    return {key: {name: _nanmean(torch.cat(vs)) for name, vs in bucket.items()} for key, bucket in sums.items()}
+    return {key: _summary(bucket) for key, bucket in sums.items()}
+
+
+def _summary(bucket: dict[str, list]) -> dict:
+    """NaN-skipping means; for PESQ / STOI also how many clips were scored, of how many."""
+    out: dict = {name: _nanmean(torch.cat(vs)) for name, vs in bucket.items()}
+    counted = [name for name in ("pesq", "stoi") if name in bucket]
+    if counted:
+        out["clips"] = int(torch.cat(bucket[counted[0]]).numel())
+        out.update({f"{name}_clips": int(torch.isfinite(torch.cat(bucket[name])).sum()) for name in counted})
+    return out
 
 
 def _nanmean(v: torch.Tensor) -> float | None:

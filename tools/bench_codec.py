@@ -163,7 +163,9 @@ def quality(exp, waves: torch.Tensor, outputs: torch.Tensor, labels: np.ndarray,
     from anytime_audio.audio import metrics as am
 
     names = ("mel_distance",) + (("pesq", "stoi") if pesq else ())
-    values = am.summarize(am.compute_metrics(waves.cpu(), outputs.cpu(), exp.sample_rate, metrics=names))
+    per_clip = am.compute_metrics(waves.cpu(), outputs.cpu(), exp.sample_rate, metrics=names)
+    values = am.summarize(per_clip)  # PESQ / STOI: over the clips they can score, counted here
+    values.update({f"{k}_clips": v for k, v in am.scored_counts(per_clip).items() if k in ("pesq", "stoi")})
     if judge is not None:
         values["judge"] = float(np.mean([h == int(y) for h, y in
                                          zip(judge.recognise_batch(outputs.cpu().numpy(), exp.sample_rate), labels)]))
@@ -294,6 +296,15 @@ def bits_table(rows: list[Coded], n: int, length: int, num_codes: int, generic: 
     return markdown_table(header, table)
 
 
+def scored_note(ladder: dict, n: int) -> str:
+    """How many clips the PESQ / STOI means are over (STOI needs ~0.4 s of speech; the same clips at every budget)."""
+    full = ladder[max(ladder)]
+    if "stoi_clips" not in full:
+        return ""
+    return (f"; PESQ over the {full['pesq_clips']} of {n} clips it can score (at full codes), STOI over the "
+            f"{full['stoi_clips']} with enough speech for it (>= ~0.4 s after its silence removal)")
+
+
 def ladder_table(rows: list[Coded], ladder: dict, opus: list[dict], length: int, clip_seconds: float) -> str:
     per_code = [r for r in rows if r.layers == length]
     header = ["", "codes", *[f"{r.setting.name}: bits/s payload (file)" for r in per_code],
@@ -407,7 +418,7 @@ def main(argv: list[str] | None = None) -> dict:
         bits_table(rows, n, length, num_codes, generic_bits(codes, num_codes)), "",
         "### Bitrate ladder (cut files; bits per second of audio)", "",
         f"Quality of the rendered clips ({exp.cfg.model.get('vocoder', 'griffin_lim')}) against the originals; "
-        f"mel distance on waveforms. {opus_note}.", "",
+        f"mel distance on waveforms{scored_note(ladder, n)}. {opus_note}.", "",
         ladder_table(rows, ladder, opus, length, clip_seconds), "",
         f"### Round trip: **{failures} failures** in {sum(t['trials'] for t in trips.values())} decodes "
         f"({n} clips x {len(FRACTIONS)} budgets x {len(rows)} settings)"

@@ -35,15 +35,30 @@ Metric names (the keys used in ``metrics.json``):
     large value (~ +100 dB or more, limited only by the epsilon).
 ``pesq``
     PESQ MOS-LQO (torchmetrics / ``pesq``): wide-band at 16 kHz (about 4.64
-    for identical signals, ~1.0 for noise), narrow-band at 8 kHz.  Any
-    other rate gives NaN with a warning (we do not resample silently).  An
-    example that PESQ cannot score (e.g. silence: "no utterances detected",
-    or a clip shorter than ~0.25 s) gives NaN with a warning.
+    for identical signals, ~1.0 for noise), narrow-band at 8 kHz.  ITU-T
+    P.862 is defined only at 8 and 16 kHz, so at any other rate (e.g. the
+    22.05 kHz of ``model=mel_hifigan``) both signals are resampled to
+    16 kHz (``torchaudio.functional.resample``, once, deterministic) and
+    scored wide-band; wide-band PESQ only looks at 50-7000 Hz, so nothing
+    it would score is lost.  An example that PESQ cannot score (e.g.
+    silence: "no utterances detected", or a clip shorter than ~0.25 s)
+    gives NaN with a warning.
 ``stoi``
-    Short-time objective intelligibility in [0, 1] (torchmetrics /
-    ``pystoi``; works at any rate, pystoi resamples to 10 kHz internally).
-    pystoi returns 1e-5 (with its own warning) when a clip is too short or
-    silent.
+    Short-time objective intelligibility in [0, 1] (``pystoi``; works at any
+    rate, pystoi resamples to 10 kHz internally).  STOI removes the frames
+    of the *reference* more than 40 dB below its loudest frame and then
+    correlates 30-frame (384 ms) envelope segments; a clip with fewer than
+    31 such frames (25.6 ms, hop 12.8 ms: about 0.4 s of speech) has no
+    segment at all, and pystoi then returns 1e-5 with a warning, even for
+    identical signals.  Such a clip is scored NaN here (STOI is undefined
+    for it), not 1e-5 and not a variant of STOI without the silence
+    removal (which would score the silence): means skip it and
+    :func:`scored_counts` says how many clips were scored.  Which clips
+    are skipped depends on the reference only, so every system compared on
+    the same clips is averaged over the same subset.
+
+Metrics that can be NaN by design (``pesq``, ``stoi``) are averaged over the
+clips they scored; report that number beside the mean (:func:`scored_counts`).
 """
 
 from __future__ import annotations
@@ -54,6 +69,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import torch
+import torchaudio
 from torch import Tensor
 
 from anytime_audio.audio.features import LogMel
@@ -75,6 +91,7 @@ __all__ = [
     "stoi",
     "compute_metrics",
     "summarize",
+    "scored_counts",
     "reconstruction_metrics",
 ]
 
@@ -88,6 +105,8 @@ _BASE_RESOLUTIONS_16K: tuple[tuple[int, int, int], ...] = (
     (2048, 512, 2048),
 )
 _LOG_EPS = 1e-5
+_PESQ_RATE = 16000  # where PESQ is scored when the signal's own rate is not one it accepts
+_PYSTOI_UNSCORED = 1e-5  # what pystoi returns (with a warning) when it has under 30 frames of speech
 
 
 # --------------------------------------------------------------------------- helpers
@@ -236,31 +255,30 @@ def si_sdr(reference: Tensor, estimate: Tensor, zero_mean: bool = True) -> Tenso
 def pesq(reference: Tensor, estimate: Tensor, sample_rate: int, mode: str = "auto") -> Tensor:
     """Per-example PESQ ``[B]`` (CPU float32), NaN where it cannot be computed.
 
-    ``mode="auto"`` picks wide-band at 16 kHz and narrow-band at 8 kHz;
-    ``"wb"`` needs 16 kHz, ``"nb"`` 8 or 16 kHz.  An unsupported rate gives
-    all-NaN with a warning.  Examples PESQ refuses (silence, too short) give
-    NaN with one summarising warning.
+    ``mode="auto"`` picks narrow-band at 8 kHz and wide-band otherwise.
+    PESQ accepts only 8 kHz (``"nb"``) and 16 kHz (``"wb"`` or ``"nb"``): at
+    any other rate, or for ``"wb"`` at 8 kHz, reference and estimate are
+    resampled to 16 kHz first (``torchaudio.functional.resample``, both in
+    one call, deterministic).  Examples PESQ refuses (silence, too short)
+    give NaN with one summarising warning.
     """
     from torchmetrics.functional.audio import perceptual_evaluation_speech_quality
 
+    if mode not in ("auto", "wb", "nb"):
+        raise ValueError(f"PESQ mode must be 'auto', 'wb' or 'nb', got {mode!r}")
     reference, estimate = _align(reference, estimate)
     reference, estimate = reference.detach().cpu(), estimate.detach().cpu()
-    batch = reference.shape[0]
+    batch, rate = reference.shape[0], int(sample_rate)
     if mode == "auto":
-        mode = {16000: "wb", 8000: "nb"}.get(int(sample_rate), "")
-    if mode not in ("wb", "nb") or (mode == "wb" and sample_rate != 16000) or sample_rate not in (8000, 16000):
-        warnings.warn(
-            f"PESQ is defined only at 8 kHz (nb) or 16 kHz (wb/nb); got sample_rate={sample_rate}, "
-            f"mode={mode or 'auto'}: returning NaN",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return torch.full((batch,), float("nan"))
+        mode = "nb" if rate == 8000 else "wb"
+    if rate != _PESQ_RATE and not (rate == 8000 and mode == "nb"):
+        both = torchaudio.functional.resample(torch.cat([reference, estimate]), rate, _PESQ_RATE)
+        reference, estimate, rate = both[:batch], both[batch:], _PESQ_RATE
     out = torch.full((batch,), float("nan"))
     failures: list[str] = []
     for b in range(batch):
         try:
-            out[b] = float(perceptual_evaluation_speech_quality(estimate[b], reference[b], int(sample_rate), mode))
+            out[b] = float(perceptual_evaluation_speech_quality(estimate[b], reference[b], rate, mode))
         except Exception as exc:  # pesq raises its own error types (NoUtterancesError, BufferTooShortError...)
             failures.append(f"{b}: {type(exc).__name__}: {exc}")
     if failures:
@@ -273,18 +291,41 @@ def pesq(reference: Tensor, estimate: Tensor, sample_rate: int, mode: str = "aut
 
 
 def pesq_wb(reference: Tensor, estimate: Tensor, sample_rate: int = 16000) -> Tensor:
-    """Wide-band PESQ ``[B]``; NaN with a warning unless ``sample_rate == 16000``."""
+    """Wide-band PESQ ``[B]`` (signals not at 16 kHz are resampled to it)."""
     return pesq(reference, estimate, sample_rate, mode="wb")
 
 
 def stoi(reference: Tensor, estimate: Tensor, sample_rate: int, extended: bool = False) -> Tensor:
-    """Per-example STOI ``[B]`` in [0, 1] (CPU float32, torchmetrics / pystoi)."""
-    from torchmetrics.functional.audio import short_time_objective_intelligibility
+    """Per-example STOI ``[B]`` in [0, 1] (CPU float32, ``pystoi``), NaN for a clip STOI cannot score.
+
+    pystoi needs 30 STFT frames of the reference left after its silent-frame
+    removal (frames within 40 dB of the loudest, about 0.4 s of speech); for
+    fewer it returns 1e-5, which would pass for "unintelligible".  Those
+    clips are NaN here, with one summarising warning (see the module
+    docstring for why NaN and not a variant of STOI).
+    """
+    from pystoi import stoi as pystoi
 
     reference, estimate = _align(reference, estimate)
-    reference, estimate = reference.detach().cpu(), estimate.detach().cpu()
-    val = short_time_objective_intelligibility(estimate, reference, int(sample_rate), extended=extended)
-    return val.reshape(reference.shape[0]).float()
+    ref, est = reference.detach().cpu().numpy(), estimate.detach().cpu().numpy()
+    out = torch.full((ref.shape[0],), float("nan"))
+    unscored: list[int] = []
+    for b in range(ref.shape[0]):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Not enough STFT frames", category=RuntimeWarning)
+            value = float(pystoi(ref[b], est[b], int(sample_rate), extended=extended))
+        if value == _PYSTOI_UNSCORED:
+            unscored.append(b)
+        else:
+            out[b] = value
+    if unscored:
+        warnings.warn(
+            f"STOI cannot score {len(unscored)}/{ref.shape[0]} example(s) (under ~0.4 s of speech left after "
+            f"its silence removal), scored NaN: {unscored[:10]}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -333,6 +374,12 @@ def summarize(values: Mapping[str, Tensor | Sequence[float] | float]) -> dict[st
         finite = t[~torch.isnan(t)]
         out[name] = float(finite.mean()) if finite.numel() else float("nan")
     return out
+
+
+def scored_counts(values: Mapping[str, Tensor | Sequence[float] | float]) -> dict[str, int]:
+    """How many examples each metric scored (non-NaN values): the ``n`` behind :func:`summarize`'s means."""
+    return {name: int((~torch.isnan(torch.as_tensor(val, dtype=torch.float64).flatten())).sum())
+            for name, val in values.items()}
 
 
 def reconstruction_metrics(

@@ -19,6 +19,8 @@
   ``stft_distance``, ``mel_distance``, ``si_sdr``, ``pesq``, ``stoi``;
   generation ``frechet_distance``, ``accuracy``, ``inception_score``; cost
   ``seconds_per_sample``, ``network_calls``.
+* Metric names ending in ``_clips`` (and ``clips``) are counts, e.g. how many
+  clips a mean such as ``stoi`` is over: in the tables, not plotted.
 * value: a number, or ``null`` when it could not be computed.  NaN / inf in
   the dict given to :func:`write_report` are written as ``null`` (strict
   JSON), so a round trip turns them into ``None``.
@@ -223,6 +225,11 @@ def series_colors(metrics: Mapping[str, Any]) -> dict[str, str]:
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
+def _is_count(metric: str) -> bool:
+    """``clips`` / ``*_clips``: how many clips a mean is over, not a curve to plot."""
+    return metric == "clips" or metric.endswith("_clips")
+
+
 def budget_figure(metrics: Mapping[str, Any], title: str = ""):
     """Matplotlib figure: one panel per (section, metric), one line per model/prior, log2 x-axis."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -233,7 +240,7 @@ def budget_figure(metrics: Mapping[str, Any], title: str = ""):
         metric_names: list[str] = []
         for fractions in (metrics.get(section) or {}).values():
             for m in _metric_names(fractions):
-                if m not in metric_names:
+                if m not in metric_names and not _is_count(m):
                     metric_names.append(m)
         panels += [(section, m) for m in metric_names]
     colors = series_colors(metrics)

@@ -126,3 +126,22 @@ def test_each_series_keeps_one_colour_and_name_in_every_panel():
     assert set(colours) == {"ordered", "unordered", "vocoder_on_input", "transformer"}
     assert all(len(c) == 1 for c in colours.values()), colours
     assert len({next(iter(c)) for c in colours.values()}) == 4
+
+
+def test_clip_counts_are_tabled_not_plotted(tmp_path):
+    import torch
+
+    from anytime_audio.budget_evaluation import _summary
+    from anytime_audio.scoring.report import budget_figure, render_markdown
+
+    nan = float("nan")
+    bucket = {"stoi": [torch.tensor([0.8, nan]), torch.tensor([0.6])], "pesq": [torch.tensor([2.0, 3.0, 4.0])],
+              "si_sdr": [torch.tensor([1.0, 2.0, 3.0])]}
+    row = _summary(bucket)  # STOI: mean of the clips it scored, and how many
+    assert row["stoi"] == pytest.approx(0.7) and row["stoi_clips"] == 2 and row["pesq_clips"] == 3
+    assert row["clips"] == 3 and "si_sdr_clips" not in row
+    assert "clips" not in _summary({"mse": [torch.tensor([1.0])]})
+    metrics = {"reconstruction": {"ordered": {"0.5": row, "1.0": row}}, "generation": {}, "cost": {}}
+    assert "stoi_clips" in render_markdown(metrics, "t", "d")
+    titles = [ax.get_title() for ax in budget_figure(metrics).axes]
+    assert "reconstruction: stoi" in titles and not any("clips" in t for t in titles), titles
