@@ -42,7 +42,7 @@ import torch
 
 from anytime_audio.core.trainer import iterate_batches
 from anytime_audio.experiment import PRIORS, Experiment
-from anytime_audio.generation import generate
+from anytime_audio.generation import generate, sampling_options
 from anytime_audio.scoring.report import fraction_key, write_report
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def generation_curve(exp: Experiment, prior_name: str, classifier, reference, bu
     sampler = exp.sampler(prior_name, render=cfg.model.family != "mel")
     if labels is not None and getattr(sampler.prior, "num_classes", 0) <= 0:
         labels = None
-    options = {"temperature": float(cfg.sample.temperature)}
+    options = sampling_options(cfg.sample, prior_name)
     sets = generate(sampler, n, budgets, labels, batch_size=int(cfg.sample.batch_size), steps=steps,
                     schedule=schedule, progress=False, **options)
     generation, cost = {}, {}

@@ -29,7 +29,7 @@ from anytime_audio.core.budget import parse_budgets
 from anytime_audio.core.trainer import Trainer, iterate_batches
 from anytime_audio.experiment import Experiment, train_config
 from anytime_audio.feature_space import fit_classifier
-from anytime_audio.generation import generate, requested_labels
+from anytime_audio.generation import generate, requested_labels, sampling_options
 from anytime_audio.likelihood import ardm_bits_vs_steps, prior_bits, prior_valid_bits
 from anytime_audio.manifest import SPLITS
 from anytime_audio.sample_writer import samples_folder, write_samples
@@ -131,7 +131,7 @@ def sample(cfg: DictConfig, explicit: set[str]) -> None:
     labels = requested_labels(s.label, n, getattr(sampler.prior, "num_classes", 0))
     sets = generate(sampler, n, budgets, labels,
                     batch_size=batch_size, steps=s.steps, schedule=str(s.schedule),
-                    **_sampling_options(s, prior_name))
+                    **sampling_options(s, prior_name))
     out_root = Path(str(s.out_dir)) if s.out_dir else exp.dir / samples_folder(prior_name, s.steps)
     for folder in [out_root, *(p for p in out_root.glob("*") if p.is_dir())]:
         remove_stale_temporaries(folder)  # left by a killed earlier run
@@ -143,14 +143,6 @@ def sample(cfg: DictConfig, explicit: set[str]) -> None:
                  1000 * r.generate_seconds / n, 1000 * r.decode_seconds / n,
                  "  INFEASIBLE: below the minimum cost, one code returned" if r.infeasible else "")
     log.info("wrote %d samples at %d budgets under %s", n, len(sets), out_root)
-
-
-def _sampling_options(s: DictConfig, prior_name: str) -> dict:
-    """Sampling settings for the prior: the causal prior takes top-k/top-p, the ARDM only temperature."""
-    options = {"temperature": float(s.temperature)}
-    if prior_name != "ardm":
-        options.update(top_k=int(s.top_k), top_p=float(s.top_p))
-    return options
 
 
 def train_classifier(cfg: DictConfig, explicit: set[str]) -> None:

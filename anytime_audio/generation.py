@@ -60,6 +60,15 @@ def requested_labels(label, n: int, num_classes: int) -> torch.Tensor | None:
     return torch.arange(n) % num_classes
 
 
+def sampling_options(sample_cfg, prior_name: str) -> dict:
+    """The prior's sampling keywords from the ``sample`` config section, for the ``sample`` command
+    and the evaluation alike: the causal prior takes top-k / top-p, the ARDM only temperature."""
+    options = {"temperature": float(sample_cfg.temperature)}
+    if prior_name != "ardm":
+        options.update(top_k=int(sample_cfg.top_k), top_p=float(sample_cfg.top_p))
+    return options
+
+
 def _merge(parts: list[AnytimeResult]) -> AnytimeResult:
     first = parts[0]
     return AnytimeResult(
