@@ -53,14 +53,18 @@ def build_autoencoder(model_cfg, data_cfg) -> OrderedAutoencoder:
     check_compatible(model_cfg, data_cfg)
     family = model_cfg["family"]
     L = int(model_cfg["code_channels"])
-    frontend = None
+    frontend = augment = None
     if family == "mel":
+        from anytime_audio.audio.augment import MelFrequencyWarp
+
         frontend = build_frontend(model_cfg, data_cfg)
         frames = frontend.num_frames(num_samples(data_cfg))
         input_shape = (int(model_cfg["n_mels"]), frames)
         encoder = nets.MelEncoder(int(model_cfg["n_mels"]), int(model_cfg["hidden"]), L, int(model_cfg["depth"]))
         decoder = nets.MelDecoder(int(model_cfg["n_mels"]), int(model_cfg["hidden"]), L, int(model_cfg["depth"]))
         loss = nets.MelReconstructionLoss(model_cfg.get("loss", "l1"))
+        warp = float(model_cfg.get("freq_warp", 0.0) or 0.0)
+        augment = MelFrequencyWarp(warp) if warp > 0 else None
     elif family == "wave":
         strides = tuple(int(s) for s in model_cfg["strides"])
         kw = dict(hidden=int(model_cfg["hidden"]), code_channels=L, strides=strides,
@@ -89,7 +93,7 @@ def build_autoencoder(model_cfg, data_cfg) -> OrderedAutoencoder:
         encoder, quantizer, decoder, loss, input_shape, frontend=frontend,
         truncation=model_cfg["truncation"], geometric_p=float(model_cfg.get("geometric_p", 0.05)),
         pretrain_steps=int(model_cfg.get("pretrain_steps", 0)), commitment=float(model_cfg["commitment"]),
-        full_code_prob=float(model_cfg.get("full_code_prob", 0.0)),
+        full_code_prob=float(model_cfg.get("full_code_prob", 0.0)), augment=augment,
     )
 
 

@@ -184,6 +184,7 @@ _NUMBER = {
     "vocoder.train.lr": (0.0, None, True),
     "train.weight_decay": (0.0, None, False), "prior.train.weight_decay": (0.0, None, False),
     "data.clip_seconds": (0.0, None, True),
+    "model.freq_warp": (0.0, 0.9, False),
 }
 _CHOICES = {
     "sample.schedule": ("dp", "even"),

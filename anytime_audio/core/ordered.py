@@ -100,6 +100,7 @@ class OrderedAutoencoder(nn.Module):
         pretrain_steps: int = 0,
         commitment: float = 0.25,
         full_code_prob: float = 0.0,
+        augment: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if truncation not in TRUNCATIONS:
@@ -114,6 +115,7 @@ class OrderedAutoencoder(nn.Module):
         self.pretrain_steps = pretrain_steps
         self.commitment = commitment
         self.full_code_prob = full_code_prob
+        self.augment = augment  # training-time input augmentation, called as augment(x, generator=...)
         self.input_shape = tuple(input_shape)
         with torch.no_grad():
             was_training = encoder.training
@@ -203,6 +205,9 @@ class OrderedAutoencoder(nn.Module):
         encoder outputs, the two early signs of codebook collapse.
         """
         x = self.prepare(raw)
+        if self.augment is not None and self.training:
+            with torch.no_grad():
+                x = self.augment(x, generator=generator)
         kind = "none" if step < self.pretrain_steps else self.truncation
         k = sample_truncation(
             x.shape[0], self.code_length, kind, self.geometric_p, generator, x.device, self.full_code_prob
