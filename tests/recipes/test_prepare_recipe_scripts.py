@@ -18,7 +18,7 @@ PARSE = REPO / "tools" / "parse_options.sh"
 TEMPLATE = REPO / "recipes" / "TEMPLATE" / "anytime.sh"
 COMMON = REPO / "recipes" / "TEMPLATE" / "common.sh"
 RECIPES = ["tts_digits", "sc09", "vctk", "ljspeech", "nsynth", "gm_notes", "mnist", "cifar10",
-           "celeba", "sklearn_digits", "fashion_mnist"]
+           "celeba", "sklearn_digits", "fashion_mnist", "prompts"]
 # Corpus options every recipe's local/data.sh documents (run.sh --help shows them).
 RECIPE_OPTIONS = {
     "tts_digits": ["--num-clips", "--nj", "--seed", "--make-digits-args"],
@@ -35,6 +35,8 @@ RECIPE_OPTIONS = {
     "celeba": ["--corpus-dir", "--download", "--crop-size", "--image-size", "--max-per-split", "--nj"],
     "sklearn_digits": ["--image-size", "--seed"],
     "fashion_mnist": ["--corpus-dir", "--source-dir", "--download", "--valid-size", "--nj"],
+    "prompts": ["--sounds-dir", "--install", "--sets", "--held-out-speaker", "--segment-seconds",
+                "--max-segments", "--min-seconds", "--seed", "--nj"],
 }
 TEMPLATE_OPTIONS = ["--stage", "--stop-stage", "--data-script", "--data-dir", "--data-config", "--exp", "--model",
                     "--config", "--baseline", "--priors", "--budgets", "--num-samples",
