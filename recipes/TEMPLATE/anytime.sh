@@ -43,7 +43,7 @@ data_config=            # Hydra data group, configs/data/<name>.yaml (required).
 exp=                    # Experiment folder (default: exp/<model>_<config>). Ordered model in
                         # $exp/ordered, unordered baseline in $exp/unordered.
 model=mel               # Hydra model group: mel | wave (audio sets), image (image sets).
-config=default          # Experiment preset configs/experiment/<name>.yaml: default | fast.
+config=default          # Experiment preset configs/experiment/<name>.yaml: fast | default | large.
 baseline=true           # Stage 3: also train the unordered twin (model.truncation=none).
 priors=transformer      # Priors for stages 5-6, space separated: "transformer", "ardm",
                         # or "transformer ardm".
@@ -81,7 +81,7 @@ Shared options (recipes/TEMPLATE/anytime.sh):
   --data-config NAME      Hydra data group configs/data/NAME.yaml (default: ${data_config:-required})
   --exp DIR               experiment folder (default: ${exp:-exp/<model>_<config>})
   --model NAME            Hydra model group: mel | wave | image (default: $model)
-  --config NAME           experiment preset configs/experiment/NAME.yaml: default | fast (default: $config)
+  --config NAME           experiment preset configs/experiment/NAME.yaml: fast | default | large (default: $config)
   --baseline true|false   stage 3: train the unordered baseline too (default: $baseline)
   --priors "LIST"         priors for stages 5-6: transformer, ardm (default: "$priors")
   --budgets LIST          stage 6 budgets as a Hydra list (default: $budgets)
