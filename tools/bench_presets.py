@@ -51,9 +51,7 @@ def measure(cfg, steps: int, profile: bool) -> dict:
     generator = torch.Generator().manual_seed(0)
 
     def step(i: int) -> None:
-        loss = ae.training_loss(raw, step=i, generator=generator)
-        loss = loss[0] if isinstance(loss, tuple) else loss
-        loss = loss["loss"] if isinstance(loss, dict) else loss
+        loss, _ = ae.training_loss(raw, step=i, generator=generator)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

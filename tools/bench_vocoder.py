@@ -82,7 +82,7 @@ def evaluate(render, target: torch.Tensor, wave: torch.Tensor, logmel: LogMel, s
         rendered = torch.nn.functional.pad(rendered, (0, wave.shape[-1] - rendered.shape[-1]))
     with warnings.catch_warnings():  # pystoi warns on clips with little speech
         warnings.simplefilter("ignore")
-        intelligibility = stoi(wave, rendered, sample_rate).mean().item()
+        intelligibility = torch.nanmean(stoi(wave, rendered, sample_rate)).item()
     return {"seconds": seconds, "logmel_l1": (logmel(rendered) - target).abs().mean().item(),
             "stoi": intelligibility}
 
@@ -184,22 +184,21 @@ def load_clips(args):
     return torch.stack([torch.as_tensor(data[i][0]) for i in range(len(data))]), data.labels
 
 
-def stoi_scored(wave, sr) -> torch.Tensor:
-    """Clips STOI can score: pystoi returns 1e-5 for a clip with under 30 frames (384 ms) of speech
-    left after its silence removal, even against itself; a one-word clip often has less."""
+def stoi_scored(wave, sr) -> int:
+    """How many clips STOI scores (``metrics.stoi`` gives NaN to a clip with under 384 ms of speech
+    left after its silence removal; which clips depends on the recording only)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return stoi(wave, wave, sr) > 0.5
+        return int(torch.isfinite(stoi(wave, wave, sr)).sum())
 
 
-def quality(wave, rendered, target, logmel, sr, labels, judge, scored) -> dict:
+def quality(wave, rendered, target, logmel, sr, labels, judge) -> dict:
     with warnings.catch_warnings():  # PESQ / pystoi warn on clips with little speech
         warnings.simplefilter("ignore")
-        to16k = (lambda x: torchaudio.functional.resample(x, sr, 16000)) if sr != 16000 else (lambda x: x)
         speech = target > SPEECH_LOG_MEL
         l1 = (logmel(rendered) - target).abs()
-        row = {"pesq": float(torch.nanmean(pesq(to16k(wave), to16k(rendered), 16000))),
-               "stoi": stoi(wave[scored], rendered[scored], sr).mean().item(),
+        row = {"pesq": float(torch.nanmean(pesq(wave, rendered, sr))),  # wide band, resampled to 16 kHz
+               "stoi": torch.nanmean(stoi(wave, rendered, sr)).item(),
                "logmel_l1": l1.mean().item(), "speech_l1": l1[speech].mean().item()}
     if judge is not None and (labels >= 0).all():
         row["judge"] = judge.accuracy(rendered.numpy(), labels.tolist(), sr)
@@ -215,13 +214,13 @@ def run_ceiling(args) -> str:
     target = logmel(wave)
     judge = judge_module.DigitJudge() if judge_module.is_available() and not args.no_judge else None
     scored = stoi_scored(wave, args.sample_rate)
-    rows = [("the recording itself", quality(wave, wave, target, logmel, args.sample_rate, labels, judge, scored), None)]
+    rows = [("the recording itself", quality(wave, wave, target, logmel, args.sample_rate, labels, judge), None)]
     for spec in args.vocoders:
         label, vocoder = named_vocoder(spec, logmel, wave.shape[-1])
         start = time.perf_counter()
         rendered = torch.cat([vocoder(part) for part in target.split(16)])
         seconds = time.perf_counter() - start
-        rows.append((label, quality(wave, rendered, target, logmel, args.sample_rate, labels, judge, scored), seconds))
+        rows.append((label, quality(wave, rendered, target, logmel, args.sample_rate, labels, judge), seconds))
         print(label, {k: round(v, 4) for k, v in rows[-1][1].items()}, f"{seconds:.1f}s", flush=True)
     body = markdown_table(
         ["vocoder (true log-mel in)", "PESQ (wb, 16 kHz)", "STOI", "log-mel L1 after re-analysis",
@@ -236,8 +235,8 @@ def run_ceiling(args) -> str:
         f"{len(wave)} clips of `{_shown(args.manifest)}`, loaded at {args.sample_rate} Hz (resampled on load), "
         f"front-end `{args.frontend}` (n_fft {args.n_fft}, hop {args.hop_length}, {args.n_mels} mels, "
         f"f_max {args.f_max}). PESQ: wide-band, both signals resampled to 16 kHz, mean over all clips; STOI at "
-        f"{args.sample_rate} Hz over the {int(scored.sum())} clips with enough speech for STOI (>= 384 ms after its "
-        "silence removal; it gives 1e-5 to the others, even against themselves); both against the recording. "
+        f"{args.sample_rate} Hz over the {scored} clips with enough speech for STOI (>= 384 ms after its "
+        "silence removal; the others are left out); both against the recording. "
         "Log-mel L1: mean |log-mel(rendered) - true log-mel| (natural log, same front-end), over all frames and "
         f"over speech frames (true log-mel > {SPEECH_LOG_MEL:g}: silence, at the 1e-5 floor, weighs heavily in the "
         "first)." + (" Judge: PocketSphinx digit accuracy (`anytime_audio/audio/judge.py`)." if judge else "") +
@@ -267,7 +266,7 @@ def run_budgets(args) -> str:
         for fraction in args.fractions:
             k = max(1, round(fraction * model.code_length))
             rendered = torch.cat([vocoder(model.decode(part, k)) for part in codes.split(16)])
-            r = quality(wave, rendered, target, logmel, args.sample_rate, labels, judge, scored)
+            r = quality(wave, rendered, target, logmel, args.sample_rate, labels, judge)
             rows.append((label, f"{fraction:g} ({k})", f"{r['pesq']:.3f}", f"{r['stoi']:.3f}", f"{r['logmel_l1']:.3f}",
                          f"{r['speech_l1']:.3f}", f"{r['judge']:.3f}" if "judge" in r else "-"))
             print(rows[-1], flush=True)
@@ -276,7 +275,7 @@ def run_budgets(args) -> str:
         f"Command: `{command_line(__file__, args.argv)}`", "",
         f"{len(wave)} clips of `{_shown(args.manifest)}` encoded by the experiment's autoencoder, decoded from "
         f"the first k of {model.code_length} codes and rendered by each vocoder; metrics against the recording as "
-        f"in the ceiling table (STOI over the {int(scored.sum())} clips it can score).", "",
+        f"in the ceiling table (STOI over the {scored} clips it can score).", "",
         markdown_table(["vocoder", "fraction (codes)", "PESQ (wb, 16 kHz)", "STOI", "log-mel L1", "log-mel L1, speech",
                         "judge accuracy"], rows)])
 
