@@ -136,10 +136,12 @@ def reconstruction_curve(exp: Experiment, fractions, num_test: int, pesq_stoi: b
 def _summary(bucket: dict[str, list]) -> dict:
     """NaN-skipping means; for PESQ / STOI also how many clips were scored, of how many."""
     out: dict = {name: _nanmean(torch.cat(vs)) for name, vs in bucket.items()}
-    counted = [name for name in ("pesq", "stoi") if name in bucket]
+    counted = {name: torch.cat(bucket[name]) for name in ("pesq", "stoi") if name in bucket}
     if counted:
-        out["clips"] = int(torch.cat(bucket[counted[0]]).numel())
-        out.update({f"{name}_clips": int(torch.isfinite(torch.cat(bucket[name])).sum()) for name in counted})
+        from anytime_audio.audio.metrics import scored_counts
+
+        out["clips"] = int(next(iter(counted.values())).numel())
+        out.update({f"{name}_clips": n for name, n in scored_counts(counted).items()})
     return out
 
 
