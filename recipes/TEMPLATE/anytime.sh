@@ -45,6 +45,10 @@ exp=                    # Experiment folder (default: exp/<model>_<config>). Ord
 model=mel               # Hydra model group: mel | wave (audio sets), image (image sets).
 config=default          # Experiment preset configs/experiment/<name>.yaml: fast | default | large.
 baseline=true           # Stage 3: also train the unordered twin (model.truncation=none).
+side_lane=auto          # true: stage 3 runs beside stage 2, in a second process on a core of its own
+                        # (num_threads=1, output in $exp/log/train_ae_baseline.log); stages 4-6 go on
+                        # and stage 7 waits for it. auto: true on a machine with 2 or more cores (the
+                        # CLI leaves one core free; on 2 cores this halves stages 2-3). false: in turn.
 priors=transformer      # Priors for stages 5-6, space separated: "transformer", "ardm",
                         # or "transformer ardm".
 budgets="[0.125,0.25,0.5,1.0]"  # Stage 6 code budgets: fractions (0.25), percentages
@@ -67,7 +71,7 @@ python="$REPO_PYTHON"   # Python interpreter for --cli python and the data scrip
 dry_run=false           # true: log the commands (data script included) without running them.
 # ---------------------------- end of options ---------------------------------
 
-_options=(stage stop_stage data_script data_dir data_config exp model config baseline priors
+_options=(stage stop_stage data_script data_dir data_config exp model config baseline side_lane priors
   budgets num_samples vocoder extra_overrides ae_overrides prior_overrides sample_overrides
   eval_overrides cli python dry_run)
 
@@ -83,6 +87,7 @@ Shared options (recipes/TEMPLATE/anytime.sh):
   --model NAME            Hydra model group: mel | wave | image (default: $model)
   --config NAME           experiment preset configs/experiment/NAME.yaml: fast | default | large (default: $config)
   --baseline true|false   stage 3: train the unordered baseline too (default: $baseline)
+  --side-lane auto|true|false  stage 3 beside stage 2 in a second process (default: $side_lane)
   --priors "LIST"         priors for stages 5-6: transformer, ardm (default: "$priors")
   --budgets LIST          stage 6 budgets as a Hydra list (default: $budgets)
   --num-samples N         stage 6 samples per prior (default: $num_samples)
@@ -170,6 +175,11 @@ for _prior in $priors; do
     *) log "Error: unknown prior '$_prior' in --priors (transformer, ardm)"; exit 1 ;;
   esac
 done
+case "$side_lane" in
+  auto) if [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]; then side_lane=true; else side_lane=false; fi ;;
+  true | false) ;;
+  *) log "Error: --side-lane must be auto, true or false, got '$side_lane'"; exit 1 ;;
+esac
 [ -n "$exp" ] || exp="exp/${model}_${config}"
 
 _abspath() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/${1#./}" ;; esac; }
@@ -230,6 +240,46 @@ _preset=("+experiment=$config")
 
 log "Experiment folder: $exp (data: $data_dir, model: $model, config: $config)"
 
+_baseline_step() {
+  run_step 3 train_ae_baseline train-ae "exp_dir=$exp/unordered" "${_data[@]}" "model=$model" \
+    model.truncation=none "${_preset[@]}" ${_ae[@]+"${_ae[@]}"} ${_extra[@]+"${_extra[@]}"} "$@"
+}
+
+# The side lane: stage 3 in a background process (it needs nothing from stages 2-6, and
+# only stage 7 needs it). A failure of the main lane stops it; it resumes from its checkpoint.
+_side_pid=
+_side_log="$exp/log/train_ae_baseline.log"
+_stop_side_lane() {
+  if [ -n "$_side_pid" ] && kill -0 "$_side_pid" 2>/dev/null; then
+    log "Stopping stage 3 (side lane, pid $_side_pid); a rerun resumes it from its checkpoint"
+    kill -- -"$_side_pid" 2>/dev/null || kill "$_side_pid" 2>/dev/null || true
+  fi
+}
+_wait_side_lane() {
+  [ -n "$_side_pid" ] || return 0
+  log "Waiting for stage 3 (side lane, pid $_side_pid; log: $_side_log)"
+  if ! wait "$_side_pid"; then
+    _side_pid=
+    log "Stage 3: train_ae_baseline failed (see $_side_log); fix and re-run from --stage 3"
+    exit 1
+  fi
+  _side_pid=
+  log "Stage 3: done (side lane)"
+}
+trap _stop_side_lane EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if $side_lane && $baseline && ! $dry_run && [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] \
+    && [ ! -f "$exp/.done.train_ae_baseline" ]; then
+  mkdir -p "$(dirname "$_side_log")"
+  log "Stage 3: train the unordered baseline (model.truncation=none) -> $exp/unordered," \
+    "beside the next stages (side lane, one thread; log: $_side_log)"
+  set -m  # the side lane gets a process group of its own, so that stopping it stops its CLI call
+  _baseline_step num_threads=1 >"$_side_log" 2>&1 </dev/null &
+  _side_pid=$!
+  set +m
+fi
+
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "Stage 2: train the ordered autoencoder -> $exp/ordered"
   run_step 2 train_ae train-ae "exp_dir=$exp/ordered" "${_data[@]}" "model=$model" \
@@ -237,10 +287,11 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  if $baseline; then
+  if [ -n "$_side_pid" ]; then
+    :  # running in the side lane
+  elif $baseline; then
     log "Stage 3: train the unordered baseline (model.truncation=none) -> $exp/unordered"
-    run_step 3 train_ae_baseline train-ae "exp_dir=$exp/unordered" "${_data[@]}" "model=$model" \
-      model.truncation=none "${_preset[@]}" ${_ae[@]+"${_ae[@]}"} ${_extra[@]+"${_extra[@]}"}
+    _baseline_step
   else
     log "Stage 3: --baseline false, skipping the unordered baseline"
   fi
@@ -283,6 +334,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
 fi
 
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  _wait_side_lane
   log "Stage 7: train the evaluation classifier, then evaluate"
   run_step 7 train_classifier train-classifier "exp_dir=$exp/ordered" "${_data[@]}" "${_preset[@]}" \
     ${_eval_ov[@]+"${_eval_ov[@]}"} ${_extra[@]+"${_extra[@]}"}
@@ -296,4 +348,5 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
     "metrics: $exp/ordered/metrics.json"
 fi
 
+_wait_side_lane
 log "Done (stages $stage..$stop_stage)."

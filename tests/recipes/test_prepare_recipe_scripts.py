@@ -206,9 +206,17 @@ def test_data_script_is_idempotent_and_gets_the_corpus_options(tmp_path: Path) -
 
 # ------------------------------------------------- template with a fake CLI
 FAKE_CLI = """#!/usr/bin/env bash
-# Records its arguments; fails when FAKE_FAIL names the command; stage 4 writes codes.
+# Records its arguments; fails when FAKE_FAIL names the command or FAKE_FAIL_ARG is one of
+# its arguments; the ordered train-ae sleeps FAKE_SLEEP_ORDERED seconds, the unordered one
+# FAKE_SLEEP_BASELINE (each then records "end <exp_dir>"); stage 4 writes codes.
 echo "$*" >> "{log}"
 [ "${{FAKE_FAIL:-}}" = "$1" ] && exit 3
+[[ " $* " == *" ${{FAKE_FAIL_ARG:-none-given}} "* ]] && exit 3
+if [ "$1" = train-ae ]; then
+  t=${{FAKE_SLEEP_ORDERED:-}}
+  [[ "$*" == *truncation=none* ]] && t=${{FAKE_SLEEP_BASELINE:-}}
+  [ -n "$t" ] && {{ sleep "$t"; echo "end $2" >> "{log}"; }}
+fi
 if [ "$1" = dump-codes ]; then
   d="${{2#exp_dir=}}/codes"; mkdir -p "$d"; touch "$d/train.npy" "$d/valid.npy" "$d/test.npy"
 fi
@@ -244,7 +252,8 @@ def _calls(fake: dict) -> list[str]:
 
 def test_template_runs_the_contract_commands_in_order(fake: dict) -> None:
     r = _template(fake, "--stage", "2", "--stop-stage", "7", "--priors", "transformer ardm",
-                  "--config", "fast", "--num-samples", "4", "--extra-overrides", "train.device=cpu")
+                  "--config", "fast", "--num-samples", "4", "--extra-overrides", "train.device=cpu",
+                  "--side-lane", "false")
     assert r.returncode == 0, r.stdout + r.stderr
     e, d = fake["exp"], fake["data"]
     data = f"data=toy data.manifest_dir={d}"
@@ -290,11 +299,54 @@ def test_template_stage_range_baseline_and_defaults(fake: dict) -> None:
 
 
 def test_template_failure_leaves_no_marker(fake: dict) -> None:
-    r = _template(fake, "--stage", "2", "--stop-stage", "4", env={"FAKE_FAIL": "train-ae"})
+    r = _template(fake, "--stage", "2", "--stop-stage", "4", "--side-lane", "false", env={"FAKE_FAIL": "train-ae"})
     assert r.returncode != 0
     assert "Stage 2: train_ae failed" in r.stdout
     assert not (fake["exp"] / ".done.train_ae").exists()
     assert len(_calls(fake)) == 1  # stopped at the failing stage
+
+
+def test_template_side_lane_trains_the_baseline_beside_stage_2(fake: dict) -> None:
+    e = fake["exp"]
+    r = _template(fake, "--stage", "2", "--stop-stage", "7", "--side-lane", "true",
+                  env={"FAKE_SLEEP_ORDERED": "1", "FAKE_SLEEP_BASELINE": "0.5"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    calls = _calls(fake)
+    baseline = next(i for i, c in enumerate(calls) if "truncation=none" in c)
+    # The baseline started before the ordered model finished, on one thread, and stage 7
+    # (evaluate, which reads it) came after it ended.
+    assert baseline < calls.index(f"end exp_dir={e}/ordered")
+    assert calls[baseline].endswith("num_threads=1")
+    assert calls.index(f"end exp_dir={e}/unordered") < next(i for i, c in enumerate(calls) if c.startswith("evaluate"))
+    assert "side lane" in r.stdout and "Stage 3: done (side lane)" in r.stdout
+    assert (e / ".done.train_ae_baseline").is_file()
+    assert "train_ae_baseline" in (e / "log" / "train_ae_baseline.log").read_text()
+    # A rerun skips it like any finished step.
+    n = len(_calls(fake))
+    r = _template(fake, "--stage", "2", "--stop-stage", "7", "--side-lane", "true")
+    assert r.returncode == 0 and len(_calls(fake)) == n
+    assert "Stage 3: already done, skipping train_ae_baseline" in r.stdout
+
+
+def test_template_side_lane_failure_stops_before_stage_7(fake: dict) -> None:
+    r = _template(fake, "--stage", "2", "--stop-stage", "7", "--side-lane", "true",
+                  env={"FAKE_FAIL_ARG": "model.truncation=none"})
+    assert r.returncode != 0
+    assert "Stage 3: train_ae_baseline failed (see" in r.stdout and "train_ae_baseline.log" in r.stdout
+    assert not (fake["exp"] / ".done.train_ae_baseline").exists()
+    assert not any(c.startswith(("train-classifier", "evaluate")) for c in _calls(fake))
+
+
+def test_template_main_lane_failure_stops_the_side_lane(fake: dict) -> None:
+    import time
+
+    start = time.monotonic()
+    r = _template(fake, "--stage", "2", "--stop-stage", "7", "--side-lane", "true",
+                  env={"FAKE_FAIL": "dump-codes", "FAKE_SLEEP_BASELINE": "30"})
+    assert r.returncode != 0 and "Stage 4: dump_codes failed" in r.stdout
+    assert "Stopping stage 3 (side lane" in r.stdout
+    assert time.monotonic() - start < 20  # did not wait for the 30 s baseline
+    assert not (fake["exp"] / ".done.train_ae_baseline").exists()
 
 
 def test_template_checks_manifests_and_options(fake: dict, tmp_path: Path) -> None:
