@@ -33,7 +33,8 @@ Parts (each writes its own marked section of ``--write``):
   and ``configs/prior/transformer.yaml`` (timing does not depend on weights).
 
 Vocoders are named as ``model.vocoder`` names them, with ``griffin_lim:N`` for
-N iterations; ``hifigan`` needs ``pip install 'anytime_audio[hifigan]'``.
+N iterations and ``<folder>:N`` for a trained fast vocoder followed by N
+projections (default 8, as ``model.griffin_lim_iters``); ``hifigan`` needs ``pip install 'anytime_audio[hifigan]'``.
 """
 
 from __future__ import annotations
@@ -157,14 +158,16 @@ def named_vocoder(spec: str, logmel: LogMel, num_samples: int | None, detail: bo
         n_iter = int(iters or 8)
         return f"Griffin-Lim, {n_iter} iterations", build_vocoder(name, logmel, num_samples, n_iter).eval()
     label = {"hifigan": "HiFi-GAN V1 universal", "hifigan_lj": "HiFi-GAN V1 LJSpeech"}.get(name)
-    if label is None:
-        from anytime_audio.audio.vocoders.fast import read_fast_vocoder_config
+    if label is not None:
+        return label, build_vocoder(spec, logmel, num_samples).eval()
+    from anytime_audio.audio.vocoders.fast import read_fast_vocoder_config
 
-        folder, meta = read_fast_vocoder_config(spec)
-        label = f"fast vocoder `{folder.parent.name}/{folder.name}`"
-        if detail:
-            label += f" ({meta.get('target', '?')} targets, {meta.get('steps', '?')} steps)"
-    return label, build_vocoder(spec, logmel, num_samples).eval()
+    folder, meta = read_fast_vocoder_config(name)
+    projections = int(iters or 8)  # path:N: N Griffin-Lim projections after the network (model.griffin_lim_iters)
+    label = f"fast vocoder `{folder.parent.name}/{folder.name}` + {projections} projections"
+    if detail:
+        label += f" ({meta.get('target', '?')} targets, {meta.get('steps', '?')} steps)"
+    return label, build_vocoder(name, logmel, num_samples, projections).eval()
 
 
 def load_clips(args):
@@ -372,7 +375,7 @@ def parse_args(argv=None):
     ap.add_argument("--num", type=int, default=32, help="clips rendered")
     ap.add_argument("--iters", type=int, nargs="+", default=[0, 2, 4, 8, 16, 32])
     ap.add_argument("--vocoders", nargs="+", default=["griffin_lim:8", "griffin_lim:32", "hifigan"],
-                    help="griffin_lim:N, hifigan, hifigan_lj or the folder of a trained vocoder")
+                    help="griffin_lim:N, hifigan, hifigan_lj or the folder of a trained vocoder (folder:N: N projections)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cap-seconds", type=float, default=60.0, help="stop repeating a timing after this long")
     ap.add_argument("--threads", type=int, default=1)

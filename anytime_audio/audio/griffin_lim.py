@@ -121,24 +121,42 @@ class FastGriffinLim(nn.Module):
 
     # --------------------------------------------------------------- forward
     @torch.no_grad()
-    def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
+    def forward(self, magnitude: torch.Tensor, initial: torch.Tensor | None = None, start: int | None = None,
+                length: int | None = None) -> torch.Tensor:
+        """``initial``: a complex spectrum shaped like ``magnitude`` whose phase starts the iterations
+        (instead of ``init``'s). The output is ``length`` samples (default ``(frames - 1) * hop``) from
+        sample ``start`` (default ``n_fft // 2``, the first frame's centre) of the frames' overlap-add,
+        whose sample 0 is the first frame's first sample."""
         freq_bins = self.n_fft // 2 + 1
         if magnitude.dim() < 2 or magnitude.shape[-2] != freq_bins:
             raise ValueError(f"magnitude must be [..., {freq_bins}, frames], got {tuple(magnitude.shape)}")
+        if initial is not None and initial.shape != magnitude.shape:
+            raise ValueError(f"initial must be shaped like magnitude {tuple(magnitude.shape)}, got {tuple(initial.shape)}")
         lead, n_frames = magnitude.shape[:-2], magnitude.shape[-1]
+        start = self.n_fft // 2 if start is None else int(start)
+        length = (n_frames - 1) * self.hop_length if length is None else int(length)
+        if start < 0 or start + length > (n_frames - 1) * self.hop_length + self.n_fft:
+            raise ValueError(f"samples {start}..{start + length} lie outside the {n_frames} frames' overlap-add")
         mag = magnitude.float().reshape(-1, freq_bins, n_frames).transpose(1, 2).contiguous()
+        phase = None if initial is None else initial.reshape(-1, freq_bins, n_frames).transpose(1, 2)
         inv_env = self._inverse_envelope(n_frames, mag.device, mag.dtype)
         chunk = mag.shape[0]
         if mag.device.type == "cpu":
             chunk = max(1, self.cpu_chunk_floats // (n_frames * self.n_fft))
-        waves = [self._reconstruct(part, inv_env) for part in mag.split(chunk)]
+        parts = mag.split(chunk)
+        phases = [None] * len(parts) if phase is None else phase.split(chunk)
+        waves = [self._reconstruct(part, inv_env, first, start, length) for part, first in zip(parts, phases)]
         wave = torch.cat(waves) if len(waves) > 1 else waves[0]
         return wave.reshape(*lead, wave.shape[-1])
 
-    def _reconstruct(self, mag: torch.Tensor, inv_env: torch.Tensor) -> torch.Tensor:
-        """Magnitudes ``[N, F, bins]`` -> waveforms ``[N, (F - 1) * hop]``."""
-        n_frames = mag.shape[1]
-        spec = self._initial_phase(mag)
+    def _reconstruct(self, mag: torch.Tensor, inv_env: torch.Tensor, initial: torch.Tensor | None,
+                     start: int, length: int) -> torch.Tensor:
+        """Magnitudes ``[N, F, bins]`` (and a complex start like them, or None) -> waveforms ``[N, length]``."""
+        if initial is None:
+            spec = self._initial_phase(mag)
+        else:
+            squares = torch.view_as_real(initial.to(torch.complex64)).square()
+            spec = initial.to(torch.complex64) * (squares[..., 0] + squares[..., 1]).add_(1e-16).rsqrt_().mul_(mag)
         previous = None
         for _ in range(self.n_iter):
             rebuilt = self._signal_to_spectrum(
@@ -151,8 +169,7 @@ class FastGriffinLim(nn.Module):
             scale = (squares[..., 0] + squares[..., 1]).add_(1e-16).rsqrt_().mul_(mag)
             spec = target * scale  # |spec| = target magnitude, phase of `target`
         signal = self._frames_to_signal(torch.fft.irfft(spec, n=self.n_fft), inv_env)
-        half = self.n_fft // 2
-        return signal[:, half: half + (n_frames - 1) * self.hop_length]
+        return signal[:, start: start + length]
 
 
 def spectral_convergence(magnitude: torch.Tensor, wave: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:

@@ -198,11 +198,34 @@ def test_fast_vocoder_round_trips_and_learns(tmp_path):
                     param -= LR * param.grad
     assert stats["loss"] < 0.93 * first and set(stats) >= {"loss", "mel_l1", "stft"}
     save_fast_vocoder(model.vocoder, tmp_path / "voc")
-    vocoder = build_vocoder(str(tmp_path / "voc"), logmel, num_samples=8 * HOP)
+    vocoder = build_vocoder(str(tmp_path / "voc"), logmel, num_samples=8 * HOP, griffin_lim_iters=0)
     with torch.no_grad():
         assert torch.allclose(vocoder(batch[0]), model.vocoder.eval()(batch[0]), atol=1e-6)
     with pytest.raises(ValueError, match="another mel front-end"):
         build_vocoder(str(tmp_path / "voc"), LogMel(16000, 1024, 256, 80))
+
+
+def test_projections_after_the_fast_vocoder_bring_its_output_to_the_mel(tmp_path):
+    """``model.griffin_lim_iters`` projections start from the network's output and pull its log-mel
+    towards the one asked for; 0 leaves the network's output as it is."""
+    torch.manual_seed(0)
+    logmel = hifigan_logmel()
+    t = torch.arange(24 * HOP) / SR
+    wave = (0.3 * torch.sin(2 * torch.pi * 230 * t * (1 + 0.3 * t)) + 0.05 * torch.randn_like(t))[None]
+    mel = logmel(wave)
+    save_fast_vocoder(tiny_fast(logmel), tmp_path / "voc")
+    inner = slice(2, -2)
+    errors = {}
+    for iters in (0, 8):
+        vocoder = build_vocoder(str(tmp_path / "voc"), logmel, num_samples=wave.shape[-1], griffin_lim_iters=iters)
+        assert vocoder.network.projections == iters
+        out = vocoder(mel)
+        assert out.shape == wave.shape
+        errors[iters] = (logmel(out) - mel)[..., inner].abs().mean().item()
+        if iters == 0:
+            with torch.no_grad():
+                assert torch.equal(out, vocoder.network.render(vocoder.network.spectrum(mel)))
+    assert errors[8] < 0.8 * errors[0]
 
 
 def test_untrained_fast_vocoder_starts_where_griffin_lim_starts():

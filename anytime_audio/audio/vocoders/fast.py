@@ -121,6 +121,11 @@ class FastVocoder(nn.Module):
         self.padding = (config.n_fft - config.hop_length) // 2 if hifigan else config.n_fft // 2
         basis = _mel_basis({"n_fft": config.n_fft, **config.frontend}).double()
         self.register_buffer("inverse_basis", torch.linalg.pinv(basis).float(), persistent=False)  # [bins, n_mels]
+        self.register_buffer("basis", basis.float(), persistent=False)  # [n_mels, bins]
+        weight = basis.sum(0)  # each bin's share of the bands covering it (0 above f_max)
+        self.register_buffer("band_to_bin", (basis / weight.clamp_min(1e-12)).T.float(), persistent=False)
+        self.register_buffer("covered", (weight > 1e-8)[None, :, None], persistent=False)
+        self.projections = 0  # Griffin-Lim projections after the network (a rendering choice, not a weight)
         bins = torch.arange(config.n_fft // 2 + 1, dtype=torch.float32)
         self.register_buffer("linear_phase", (-math.pi * bins)[None, :, None], persistent=False)
         self.embed = nn.Conv1d(config.n_mels, config.dim, config.kernel_size, padding=config.kernel_size // 2)
@@ -152,8 +157,41 @@ class FastVocoder(nn.Module):
         magnitude = torch.exp((start + log_mag).clamp(max=7.0))
         return torch.polar(magnitude, self.linear_phase + phase)
 
+    def render(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex ``[B, n_fft // 2 + 1, F]`` on this head's framing -> waveform ``[B, F * hop]``."""
+        return istft_same(spec, self.config.n_fft, self.hop_length, self.window, self.padding)
+
+    def analyse(self, wave: torch.Tensor) -> torch.Tensor:
+        """Waveform ``[B, F * hop]`` -> complex ``[B, n_fft // 2 + 1, F]`` on this head's framing (frame ``f``'s
+        window starts ``padding`` samples before sample ``f * hop``; reflected at the ends): the inverse
+        of :meth:`render` on a consistent spectrum."""
+        n_fft, hop = self.config.n_fft, self.hop_length
+        padded = F.pad(wave[:, None], (self.padding, n_fft - hop - self.padding), mode="reflect")[:, 0]
+        return torch.stft(padded, n_fft, hop, window=self.window, center=False, return_complex=True)
+
+    def project(self, wave: torch.Tensor, log_mel: torch.Tensor, iterations: int) -> torch.Tensor:
+        """``iterations`` of fast Griffin-Lim that start from the network's waveform: its spectrum gives
+        the phase and the fine structure (harmonics) of the magnitude, rescaled band by band to the
+        mel it was asked for (each bin by the mean gain of the mel bands covering it, within x4),
+        and the projections make frames and magnitudes agree.
+
+        The network alone leaves frames that disagree where they overlap (its phase is one guess per
+        frame); Griffin-Lim alone starts from a flat phase and a mel-smeared magnitude. Started here,
+        8 projections lift PESQ on held-out recorded speech from 2.04 to 2.49 and STOI from 0.955 to
+        0.976, above 32 iterations of Griffin-Lim alone (2.37, 0.974; RESULTS.md, "Vocoders")."""
+        from anytime_audio.audio.griffin_lim import FastGriffinLim
+
+        start = self.analyse(wave)
+        magnitude = start.abs()
+        band_gain = torch.exp(log_mel.float()) / torch.matmul(self.basis, magnitude).clamp_min(1e-5)
+        gain = torch.where(self.covered, torch.matmul(self.band_to_bin, band_gain), torch.ones_like(magnitude))
+        griffin_lim = FastGriffinLim(self.config.n_fft, self.hop_length, n_iter=int(iterations)).to(wave.device)
+        return griffin_lim(magnitude * gain.clamp(0.25, 4.0), initial=start, start=self.padding,
+                           length=wave.shape[-1])
+
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
-        return istft_same(self.spectrum(log_mel), self.config.n_fft, self.hop_length, self.window, self.padding)
+        wave = self.render(self.spectrum(log_mel))
+        return self.project(wave, log_mel, self.projections) if self.projections > 0 else wave
 
 
 def save_fast_vocoder(model: FastVocoder, folder: str | os.PathLike, extra: dict | None = None) -> Path:

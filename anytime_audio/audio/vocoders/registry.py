@@ -95,7 +95,8 @@ def build_vocoder(name_or_path, logmel, num_samples: int | None = None, griffin_
 
     ``griffin_lim`` (``griffin_lim_iters`` iterations of fast Griffin-Lim),
     ``hifigan`` (pretrained V1 "universal"; ``hifigan_lj``: the LJSpeech one),
-    or the folder of a vocoder trained by ``anytime-audio train-vocoder``.
+    or the folder of a vocoder trained by ``anytime-audio train-vocoder``
+    (followed by ``griffin_lim_iters`` projections, :meth:`FastVocoder.project`).
     """
     name = "griffin_lim" if name_or_path is None else str(name_or_path).strip()
     if name in ("griffin_lim", "griffin-lim", ""):
@@ -119,4 +120,5 @@ def build_vocoder(name_or_path, logmel, num_samples: int | None = None, griffin_
     network = load_fast_vocoder(path)
     _check_frontend(name, logmel, network.config.frontend,
                     "use a vocoder trained on this model's front-end (train-vocoder with the same model preset)")
+    network.projections = int(griffin_lim_iters)
     return Vocoder(network, name, num_samples, cpu_chunk=16)
