@@ -7,6 +7,7 @@ Every model is tiny and random-init; the pretrained weights are never needed
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -203,6 +204,13 @@ def test_fast_vocoder_round_trips_and_learns(tmp_path):
         assert torch.allclose(vocoder(batch[0]), model.vocoder.eval()(batch[0]), atol=1e-6)
     with pytest.raises(ValueError, match="another mel front-end"):
         build_vocoder(str(tmp_path / "voc"), LogMel(16000, 1024, 256, 80))
+    # A config key this version does not know is named, in one line, with the file.
+    meta_path = tmp_path / "voc" / "vocoder.json"
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["head"] = "other"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"vocoder.json: its config has settings this version does not know \(\['head'\]\)"):
+        load_fast_vocoder(tmp_path / "voc")
 
 
 def test_projections_after_the_fast_vocoder_bring_its_output_to_the_mel(tmp_path):

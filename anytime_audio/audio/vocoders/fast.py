@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -228,8 +228,13 @@ def load_fast_vocoder(path: str | os.PathLike) -> FastVocoder:
     from safetensors.torch import load_file
 
     folder, meta = read_fast_vocoder_config(path)
-    config = FastVocoderConfig(**meta["config"])
-    model = FastVocoder(config)
+    known = {f.name for f in fields(FastVocoderConfig)}
+    stored = meta.get("config")
+    if not isinstance(stored, dict) or set(stored) - known:
+        extra = sorted(set(stored) - known) if isinstance(stored, dict) else "not a mapping"
+        raise ValueError(f"{folder / CONFIG_NAME}: its config has settings this version does not know ({extra}); "
+                         "retrain with train-vocoder or use the version that wrote it")
+    model = FastVocoder(FastVocoderConfig(**stored))
     try:
         state = load_file(str(folder / WEIGHTS_NAME))
     except SafetensorError as e:
