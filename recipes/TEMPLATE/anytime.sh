@@ -45,10 +45,11 @@ exp=                    # Experiment folder (default: exp/<model>_<config>). Ord
 model=mel               # Hydra model group: mel | wave (audio sets), image (image sets).
 config=default          # Experiment preset configs/experiment/<name>.yaml: fast | default | large.
 baseline=true           # Stage 3: also train the unordered twin (model.truncation=none).
-side_lane=auto          # true: stage 3 runs beside stage 2, in a second process on a core of its own
-                        # (num_threads=1, output in $exp/log/train_ae_baseline.log); stages 4-6 go on
-                        # and stage 7 waits for it. auto: true on a machine with 2 or more cores (the
-                        # CLI leaves one core free; on 2 cores this halves stages 2-3). false: in turn.
+side_lane=auto          # true: steps that the next stages do not read run in a second process on a
+                        # core of its own (num_threads=1, output in $exp/log/<step>.log): stage 3 beside
+                        # stage 2 (stage 7 waits for it) and, with --vocoder true, the vocoder beside
+                        # the priors (stage 6 waits for it). auto: true on a machine with 2 or more cores
+                        # (the CLI leaves one core free; on 2 cores this halves stages 2-3). false: in turn.
 priors=transformer      # Priors for stages 5-6, space separated: "transformer", "ardm",
                         # or "transformer ardm".
 budgets="[0.125,0.25,0.5,1.0]"  # Stage 6 code budgets: fractions (0.25), percentages
@@ -87,7 +88,7 @@ Shared options (recipes/TEMPLATE/anytime.sh):
   --model NAME            Hydra model group: mel | wave | image (default: $model)
   --config NAME           experiment preset configs/experiment/NAME.yaml: fast | default | large (default: $config)
   --baseline true|false   stage 3: train the unordered baseline too (default: $baseline)
-  --side-lane auto|true|false  stage 3 beside stage 2 in a second process (default: $side_lane)
+  --side-lane auto|true|false  stage 3 beside stage 2, the vocoder beside the priors (default: $side_lane)
   --priors "LIST"         priors for stages 5-6: transformer, ardm (default: "$priors")
   --budgets LIST          stage 6 budgets as a Hydra list (default: $budgets)
   --num-samples N         stage 6 samples per prior (default: $num_samples)
@@ -245,39 +246,51 @@ _baseline_step() {
     model.truncation=none "${_preset[@]}" ${_ae[@]+"${_ae[@]}"} ${_extra[@]+"${_extra[@]}"} "$@"
 }
 
-# The side lane: stage 3 in a background process (it needs nothing from stages 2-6, and
-# only stage 7 needs it). A failure of the main lane stops it; it resumes from its checkpoint.
+# The side lane: one step at a time in a background process, for steps whose output the
+# next stages do not read (stage 3 until stage 7, the vocoder until stage 6). A failure of
+# the main lane stops it; a rerun resumes its step from its checkpoint.
 _side_pid=
-_side_log="$exp/log/train_ae_baseline.log"
+_side_stage=
+_side_step=
+_side_log=
 _stop_side_lane() {
   if [ -n "$_side_pid" ] && kill -0 "$_side_pid" 2>/dev/null; then
-    log "Stopping stage 3 (side lane, pid $_side_pid); a rerun resumes it from its checkpoint"
+    log "Stopping stage $_side_stage ($_side_step, side lane, pid $_side_pid); a rerun resumes it from its checkpoint"
     kill -- -"$_side_pid" 2>/dev/null || kill "$_side_pid" 2>/dev/null || true
   fi
 }
 _wait_side_lane() {
   [ -n "$_side_pid" ] || return 0
-  log "Waiting for stage 3 (side lane, pid $_side_pid; log: $_side_log)"
+  log "Waiting for stage $_side_stage ($_side_step, side lane, pid $_side_pid; log: $_side_log)"
   if ! wait "$_side_pid"; then
     _side_pid=
-    log "Stage 3: train_ae_baseline failed (see $_side_log); fix and re-run from --stage 3"
+    log "Stage $_side_stage: $_side_step failed (see $_side_log); fix and re-run from --stage $_side_stage"
     exit 1
   fi
   _side_pid=
-  log "Stage 3: done (side lane)"
+  log "Stage $_side_stage: $_side_step done (side lane)"
+}
+# _side_start STAGE STEP COMMAND...: run COMMAND in the side lane (after its current step).
+_side_start() {
+  _wait_side_lane
+  _side_stage=$1
+  _side_step=$2
+  _side_log="$exp/log/$2.log"
+  shift 2
+  mkdir -p "$exp/log"
+  set -m  # a process group of its own, so that stopping the lane stops its CLI call
+  "$@" >"$_side_log" 2>&1 </dev/null &
+  _side_pid=$!
+  set +m
 }
 trap _stop_side_lane EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 if $side_lane && $baseline && ! $dry_run && [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] \
     && [ ! -f "$exp/.done.train_ae_baseline" ]; then
-  mkdir -p "$(dirname "$_side_log")"
   log "Stage 3: train the unordered baseline (model.truncation=none) -> $exp/unordered," \
-    "beside the next stages (side lane, one thread; log: $_side_log)"
-  set -m  # the side lane gets a process group of its own, so that stopping it stops its CLI call
-  _baseline_step num_threads=1 >"$_side_log" 2>&1 </dev/null &
-  _side_pid=$!
-  set +m
+    "beside the next stages (side lane, one thread; log: $exp/log/train_ae_baseline.log)"
+  _side_start 3 train_ae_baseline _baseline_step num_threads=1
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
@@ -287,7 +300,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  if [ -n "$_side_pid" ]; then
+  if [ "$_side_step" = train_ae_baseline ]; then
     :  # running in the side lane
   elif $baseline; then
     log "Stage 3: train the unordered baseline (model.truncation=none) -> $exp/unordered"
@@ -313,17 +326,28 @@ fi
 _voc_ov=()
 $vocoder && _voc_ov=("model.vocoder=$exp/ordered/vocoder")
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  _vocoder_beside=false
+  if $vocoder && $side_lane && ! $dry_run && [ ! -f "$exp/.done.train_vocoder" ]; then
+    _vocoder_beside=true
+    log "Stage 5: train our fast vocoder -> $exp/ordered/vocoder, beside the priors" \
+      "(side lane, one thread; log: $exp/log/train_vocoder.log)"
+    _side_start 5 train_vocoder run_step 5 train_vocoder train-vocoder "exp_dir=$exp/ordered" num_threads=1 \
+      ${_extra[@]+"${_extra[@]}"}
+  fi
   for _prior in $priors; do
     log "Stage 5: train the $_prior prior on the codes"
     run_step 5 "train_prior.$_prior" train-prior "exp_dir=$exp/ordered" "prior=$_prior" \
       "${_preset[@]}" ${_prior_ov[@]+"${_prior_ov[@]}"} ${_extra[@]+"${_extra[@]}"}
   done
-  if $vocoder; then
+  if $vocoder && ! $_vocoder_beside; then
     log "Stage 5: train our fast vocoder -> $exp/ordered/vocoder"
     run_step 5 train_vocoder train-vocoder "exp_dir=$exp/ordered" ${_extra[@]+"${_extra[@]}"}
   fi
 fi
 
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ] && [ "$_side_step" = train_vocoder ]; then
+  _wait_side_lane  # stage 6 renders with the vocoder
+fi
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   for _prior in $priors; do
     log "Stage 6: sample $num_samples clips from the $_prior prior at budgets $budgets"

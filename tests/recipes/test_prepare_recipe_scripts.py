@@ -208,7 +208,8 @@ def test_data_script_is_idempotent_and_gets_the_corpus_options(tmp_path: Path) -
 FAKE_CLI = """#!/usr/bin/env bash
 # Records its arguments; fails when FAKE_FAIL names the command or FAKE_FAIL_ARG is one of
 # its arguments; the ordered train-ae sleeps FAKE_SLEEP_ORDERED seconds, the unordered one
-# FAKE_SLEEP_BASELINE (each then records "end <exp_dir>"); stage 4 writes codes.
+# FAKE_SLEEP_BASELINE (each then records "end <exp_dir>"), train-prior FAKE_SLEEP_PRIOR and
+# train-vocoder FAKE_SLEEP_VOCODER (then "end <command>"); stage 4 writes codes.
 echo "$*" >> "{log}"
 [ "${{FAKE_FAIL:-}}" = "$1" ] && exit 3
 [[ " $* " == *" ${{FAKE_FAIL_ARG:-none-given}} "* ]] && exit 3
@@ -217,6 +218,10 @@ if [ "$1" = train-ae ]; then
   [[ "$*" == *truncation=none* ]] && t=${{FAKE_SLEEP_BASELINE:-}}
   [ -n "$t" ] && {{ sleep "$t"; echo "end $2" >> "{log}"; }}
 fi
+t=
+[ "$1" = train-prior ] && t=${{FAKE_SLEEP_PRIOR:-}}
+[ "$1" = train-vocoder ] && t=${{FAKE_SLEEP_VOCODER:-}}
+[ -n "$t" ] && {{ sleep "$t"; echo "end $1" >> "{log}"; }}
 if [ "$1" = dump-codes ]; then
   d="${{2#exp_dir=}}/codes"; mkdir -p "$d"; touch "$d/train.npy" "$d/valid.npy" "$d/test.npy"
 fi
@@ -318,7 +323,7 @@ def test_template_side_lane_trains_the_baseline_beside_stage_2(fake: dict) -> No
     assert baseline < calls.index(f"end exp_dir={e}/ordered")
     assert calls[baseline].endswith("num_threads=1")
     assert calls.index(f"end exp_dir={e}/unordered") < next(i for i, c in enumerate(calls) if c.startswith("evaluate"))
-    assert "side lane" in r.stdout and "Stage 3: done (side lane)" in r.stdout
+    assert "side lane" in r.stdout and "Stage 3: train_ae_baseline done (side lane)" in r.stdout
     assert (e / ".done.train_ae_baseline").is_file()
     assert "train_ae_baseline" in (e / "log" / "train_ae_baseline.log").read_text()
     # A rerun skips it like any finished step.
@@ -337,6 +342,28 @@ def test_template_side_lane_failure_stops_before_stage_7(fake: dict) -> None:
     assert not any(c.startswith(("train-classifier", "evaluate")) for c in _calls(fake))
 
 
+def test_template_side_lane_trains_the_vocoder_beside_the_priors(fake: dict) -> None:
+    e = fake["exp"]
+    r = _template(fake, "--stage", "5", "--stop-stage", "6", "--side-lane", "true", "--vocoder", "true",
+                  env={"FAKE_SLEEP_PRIOR": "1", "FAKE_SLEEP_VOCODER": "0.5"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    calls = _calls(fake)
+    vocoder = next(i for i, c in enumerate(calls) if c.startswith("train-vocoder"))
+    # It started before the prior ended, on one thread, and stage 6 (which renders with it) waited for it.
+    assert vocoder < calls.index("end train-prior") and "num_threads=1" in calls[vocoder]
+    sample = next(i for i, c in enumerate(calls) if c.startswith("sample"))
+    assert calls.index("end train-vocoder") < sample
+    assert f"model.vocoder={e}/ordered/vocoder" in calls[sample]
+    assert "Stage 5: train_vocoder done (side lane)" in r.stdout
+    assert (e / ".done.train_vocoder").is_file() and (e / "log" / "train_vocoder.log").is_file()
+    # Without the side lane the vocoder trains after the priors, in the main lane.
+    fake["log"].unlink()
+    r = _template(fake, "--stage", "5", "--stop-stage", "6", "--side-lane", "false", "--vocoder", "true",
+                  "--exp", str(e.parent / "exp_in_turn"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [c.split()[0] for c in _calls(fake)] == ["train-prior", "train-vocoder", "sample"]
+
+
 def test_template_main_lane_failure_stops_the_side_lane(fake: dict) -> None:
     import time
 
@@ -344,7 +371,7 @@ def test_template_main_lane_failure_stops_the_side_lane(fake: dict) -> None:
     r = _template(fake, "--stage", "2", "--stop-stage", "7", "--side-lane", "true",
                   env={"FAKE_FAIL": "dump-codes", "FAKE_SLEEP_BASELINE": "30"})
     assert r.returncode != 0 and "Stage 4: dump_codes failed" in r.stdout
-    assert "Stopping stage 3 (side lane" in r.stdout
+    assert "Stopping stage 3 (train_ae_baseline, side lane" in r.stdout
     assert time.monotonic() - start < 20  # did not wait for the 30 s baseline
     assert not (fake["exp"] / ".done.train_ae_baseline").exists()
 
