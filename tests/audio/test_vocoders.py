@@ -213,6 +213,17 @@ def test_fast_vocoder_round_trips_and_learns(tmp_path):
         load_fast_vocoder(tmp_path / "voc")
 
 
+def test_head_analysis_inverts_its_rendering():
+    """``analyse`` frames a waveform as the head renders it (what the projections start from)."""
+    network = tiny_fast(hifigan_logmel())
+    t = torch.arange(20 * HOP) / SR
+    wave = (0.3 * torch.sin(2 * torch.pi * 220 * t) + 0.1 * torch.sin(2 * torch.pi * 1250 * t))[None]
+    spec = network.analyse(wave)
+    assert spec.shape == (1, 513, 20)
+    assert torch.allclose(network.render(spec), wave, atol=1e-5)
+    assert not torch.allclose(network.render(spec * torch.exp(1j * torch.rand(513, 1) * 3)), wave, atol=1e-2)
+
+
 def test_projections_after_the_fast_vocoder_bring_its_output_to_the_mel(tmp_path):
     """``model.griffin_lim_iters`` projections start from the network's output and pull its log-mel
     towards the one asked for; 0 leaves the network's output as it is."""
