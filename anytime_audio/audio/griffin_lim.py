@@ -152,11 +152,7 @@ class FastGriffinLim(nn.Module):
     def _reconstruct(self, mag: torch.Tensor, inv_env: torch.Tensor, initial: torch.Tensor | None,
                      start: int, length: int) -> torch.Tensor:
         """Magnitudes ``[N, F, bins]`` (and a complex start like them, or None) -> waveforms ``[N, length]``."""
-        if initial is None:
-            spec = self._initial_phase(mag)
-        else:
-            squares = torch.view_as_real(initial.to(torch.complex64)).square()
-            spec = initial.to(torch.complex64) * (squares[..., 0] + squares[..., 1]).add_(1e-16).rsqrt_().mul_(mag)
+        spec = self._initial_phase(mag) if initial is None else _with_magnitude(initial.to(torch.complex64), mag)
         previous = None
         for _ in range(self.n_iter):
             rebuilt = self._signal_to_spectrum(
@@ -165,11 +161,16 @@ class FastGriffinLim(nn.Module):
             if previous is not None and self.momentum > 0:
                 target = torch.add(rebuilt, previous, alpha=-self.momentum / (1.0 + self.momentum))
             previous = rebuilt
-            squares = torch.view_as_real(target).square()
-            scale = (squares[..., 0] + squares[..., 1]).add_(1e-16).rsqrt_().mul_(mag)
-            spec = target * scale  # |spec| = target magnitude, phase of `target`
+            spec = _with_magnitude(target, mag)
         signal = self._frames_to_signal(torch.fft.irfft(spec, n=self.n_fft), inv_env)
         return signal[:, start: start + length]
+
+
+def _with_magnitude(spec: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
+    """``spec``'s phase with ``magnitude``: a real factor ``|S| / |spec|`` from squared real and
+    imaginary parts (complex ``abs`` and division cost more than the FFTs themselves)."""
+    squares = torch.view_as_real(spec).square()
+    return spec * (squares[..., 0] + squares[..., 1]).add_(1e-16).rsqrt_().mul_(magnitude)
 
 
 def spectral_convergence(magnitude: torch.Tensor, wave: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
